@@ -1,0 +1,113 @@
+# Courier build. `make` builds the hypervisor ELF, the boot ISO and the host tools;
+# `make run` boots it under QEMU; `make test` runs every unit and QEMU test.
+# See README.md for the variables each target takes.
+
+BUILD     ?= build
+CC        ?= gcc
+HOSTCC    ?= gcc
+NASM      ?= nasm
+LD        ?= ld
+PYTHON    ?= python3
+CMDLINE   ?= selftest=smp exit=idle
+
+.DEFAULT_GOAL := all
+
+# ---- the hypervisor -------------------------------------------------------------------------
+
+HV_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
+	-Wno-unused-parameter -ffreestanding -fno-builtin -fno-stack-protector -fno-pic -fno-pie \
+	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-80387 -mcmodel=kernel -mgeneral-regs-only \
+	-fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-common -nostdinc \
+	-isystem $(shell $(CC) -print-file-name=include) -I. -MMD -MP
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
+
+HV_C_SRCS   := $(sort $(wildcard kernel/*.c pci/*.c iommu/*.c msi/*.c))
+HV_ASM_SRCS := $(sort $(wildcard boot/*.asm))
+HV_OBJS     := $(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o) $(HV_C_SRCS:%.c=$(BUILD)/hv/%.o)
+
+$(BUILD)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/%.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf -I boot/ -MD $(@:.o=.d) -MP $< -o $@
+
+$(BUILD)/courier.elf: $(HV_OBJS) linker.ld
+	$(LD) $(HV_LDFLAGS) $(HV_OBJS) -o $@
+
+# The ISO's GRUB menu boots courier.elf with CMDLINE; the same cmdline rebuilds only the ISO.
+$(BUILD)/courier.iso: $(BUILD)/courier.elf scripts/mkiso FORCE
+	@scripts/mkiso $@ $(BUILD)/courier.elf '$(CMDLINE)'
+
+# ---- host unit tests and tools --------------------------------------------------------------
+
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -I. -DHOST_BUILD \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -MMD -MP
+
+# A unit test tests/unit/NAME-test.c links the files listed in tests/unit/NAME.mk as
+# UNIT_SRCS_NAME (the file under test and its fakes), coreboot-style: one binary per unit.
+UNIT_NAMES := $(patsubst tests/unit/%-test.c,%,$(sort $(wildcard tests/unit/*-test.c)))
+UNIT_BINS  := $(UNIT_NAMES:%=$(BUILD)/host/tests/%-test)
+-include $(wildcard tests/unit/*.mk)
+
+define unit_rule
+$(BUILD)/host/tests/$(1)-test: tests/unit/$(1)-test.c $$(UNIT_SRCS_$(1))
+	@mkdir -p $$(dir $$@)
+	$$(HOSTCC) $$(HOST_CFLAGS) $$^ -o $$@ -lcmocka
+endef
+$(foreach u,$(UNIT_NAMES),$(eval $(call unit_rule,$(u))))
+
+# A host tool tools/NAME.c links the files listed in tools/NAME.mk as TOOL_SRCS_NAME.
+TOOL_NAMES := $(patsubst tools/%.c,%,$(sort $(wildcard tools/*.c)))
+TOOL_BINS  := $(TOOL_NAMES:%=$(BUILD)/host/%)
+-include $(wildcard tools/*.mk)
+
+define tool_rule
+$(BUILD)/host/$(1): tools/$(1).c $$(TOOL_SRCS_$(1))
+	@mkdir -p $$(dir $$@)
+	$$(HOSTCC) $$(HOST_CFLAGS) $$^ -o $$@
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
+
+# ---- top-level targets ----------------------------------------------------------------------
+
+.PHONY: all deps hv iso unit tools test run debug bench compile_commands clean FORCE
+
+all: hv iso tools unit
+
+hv: $(BUILD)/courier.elf
+iso: $(BUILD)/courier.iso
+tools: $(TOOL_BINS)
+unit: $(UNIT_BINS)
+
+deps:
+	@scripts/deps
+
+# make test [ONLY=pattern] [ACCEL=kvm|tcg] [JOBS=n]
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) tests/run.py $(if $(ONLY),--only '$(ONLY)') $(if $(ACCEL),--accel $(ACCEL)) \
+		$(if $(JOBS),--jobs $(JOBS))
+
+# make run [SMP=n] [MEM=MiB] [ACCEL=kvm|tcg] [CMDLINE_EXTRA=...] [QEMU_EXTRA=...] [KEEP=1]
+run: deps
+	@$(MAKE) --no-print-directory hv
+	@$(PYTHON) scripts/run.py $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) \
+		$(if $(ACCEL),--accel $(ACCEL)) $(if $(KEEP),--keep) \
+		--cmdline '$(CMDLINE) $(CMDLINE_EXTRA)' -- $(QEMU_EXTRA)
+
+# make debug: QEMU waits for GDB on :1234; in another terminal: gdb -x scripts/gdbinit
+debug: deps
+	@$(MAKE) --no-print-directory hv
+	@$(PYTHON) scripts/run.py --keep --accel tcg --gdb $(if $(SMP),--smp $(SMP)) \
+		--cmdline '$(CMDLINE) $(CMDLINE_EXTRA)' -- $(QEMU_EXTRA)
+
+compile_commands:
+	@command -v bear >/dev/null || { echo "install bear for compile_commands.json"; exit 1; }
+	$(MAKE) clean && bear -- $(MAKE) all
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

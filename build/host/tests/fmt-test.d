@@ -1,0 +1,1 @@
+build/host/tests/fmt-test: kernel/compiler.h

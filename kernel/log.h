@@ -1,0 +1,31 @@
+/*
+ * The console log and the machine-readable report (docs/report.md).
+ *
+ * log_*() print a human-readable line with a level tag. report() prints one `@type key=value`
+ * record; a record is always written whole (one lock, one line). Every log_err() counts as an
+ * error, and the number of errors is the status of the final `@done` record.
+ *
+ * Host builds link tests/unit/fake-log.c instead of kernel/log.c.
+ */
+#ifndef COURIER_KERNEL_LOG_H
+#define COURIER_KERNEL_LOG_H
+
+#include <stdarg.h>
+#include "kernel/compiler.h"
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERR };
+
+void log_msg(enum log_level level, const char *fmt, ...) __printf(2, 3);
+void log_vmsg(enum log_level level, const char *fmt, va_list ap);
+/* One report record; fmt starts with the type without '@', e.g. report("cpu index=%u", i). */
+void report(const char *fmt, ...) __printf(1, 2);
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
+
+/* Jailhouse's trace_error: the error code with where it was raised, in debug output. */
+#define trace_error(code) ({ log_debug("%s:%d: %s", __FILE__, __LINE__, error_name(code)); (code); })
+
+#endif
