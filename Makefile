@@ -19,7 +19,8 @@ HV_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declarati
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-80387 -mcmodel=kernel -mgeneral-regs-only \
 	-fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-common -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) -I. -MMD -MP
-HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
+HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
+	-T linker.ld
 
 HV_C_SRCS   := $(sort $(wildcard kernel/*.c pci/*.c iommu/*.c msi/*.c))
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm))
@@ -54,7 +55,7 @@ UNIT_BINS  := $(UNIT_NAMES:%=$(BUILD)/host/tests/%-test)
 define unit_rule
 $(BUILD)/host/tests/$(1)-test: tests/unit/$(1)-test.c $$(UNIT_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
-	$$(HOSTCC) $$(HOST_CFLAGS) $$^ -o $$@ -lcmocka
+	$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@ -lcmocka
 endef
 $(foreach u,$(UNIT_NAMES),$(eval $(call unit_rule,$(u))))
 
@@ -66,7 +67,7 @@ TOOL_BINS  := $(TOOL_NAMES:%=$(BUILD)/host/%)
 define tool_rule
 $(BUILD)/host/$(1): tools/$(1).c $$(TOOL_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
-	$$(HOSTCC) $$(HOST_CFLAGS) $$^ -o $$@
+	$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 

@@ -13,17 +13,26 @@
 #include <stdarg.h>
 #include "kernel/compiler.h"
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERR };
+/* LOG_DETAIL: continuation lines of an error already counted (register dumps, backtraces):
+ * always printed, never counted. */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERR, LOG_DETAIL };
 
 void log_msg(enum log_level level, const char *fmt, ...) __printf(2, 3);
 void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 /* One report record; fmt starts with the type without '@', e.g. report("cpu index=%u", i). */
 void report(const char *fmt, ...) __printf(1, 2);
 
+void log_set_level(enum log_level level);
+/* Errors logged so far: the status of the final `@done` record. */
+unsigned log_error_count(void);
+/* Called once GS points at the per-CPU area, so lines can name their CPU. */
+void log_percpu_ready(void);
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
+#define log_detail(...) log_msg(LOG_DETAIL, __VA_ARGS__)
 
 /* Jailhouse's trace_error: the error code with where it was raised, in debug output. */
 #define trace_error(code) ({ log_debug("%s:%d: %s", __FILE__, __LINE__, error_name(code)); (code); })

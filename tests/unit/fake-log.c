@@ -33,7 +33,7 @@ static void append(const char *prefix, const char *fmt, va_list ap)
 
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	static const char *const tag[] = { "D: ", "I: ", "W: ", "E: " };
+	static const char *const tag[] = { "D: ", "I: ", "W: ", "E: ", "   " };
 	if (level == LOG_ERR)
 		fake_log_errors++;
 	append(tag[level], fmt, ap);

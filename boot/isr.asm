@@ -1,0 +1,87 @@
+; Interrupt and exception entry stubs. Each of the 256 vectors pushes a uniform frame
+; (kernel/trap.h: struct trap_frame) and calls trap_entry(frame). The CPU pushes an error code
+; only for vectors 8, 10-14, 17, 21, 29 and 30 (SDM vol. 3 6.13); the other stubs push 0 so the
+; frame has one shape.
+
+extern trap_entry
+global isr_stub_table
+
+%define KERNEL_CS 0x08
+
+%macro STUB 1
+align 16
+isr_stub_%1:
+%if (%1 == 8) || (%1 >= 10 && %1 <= 14) || (%1 == 17) || (%1 == 21) || (%1 == 29) || (%1 == 30)
+%else
+	push 0
+%endif
+	push %1
+	jmp isr_common
+%endmacro
+
+section .text
+%assign i 0
+%rep 256
+	STUB i
+%assign i i + 1
+%endrep
+
+isr_common:
+	; From ring 3 the GS base is the guest's: swap in the per-CPU one (and back on exit).
+	test qword [rsp + 24], 3
+	jz .kernel_entry
+	swapgs
+.kernel_entry:
+	push rax
+	push rbx
+	push rcx
+	push rdx
+	push rsi
+	push rdi
+	push rbp
+	push r8
+	push r9
+	push r10
+	push r11
+	push r12
+	push r13
+	push r14
+	push r15
+	cld
+	mov rdi, rsp
+	; A frame-pointer link to the interrupted code, so backtraces cross the trap.
+	push qword [rsp + 17 * 8]
+	push rbp
+	mov rbp, rsp
+	call trap_entry
+	add rsp, 16
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop r11
+	pop r10
+	pop r9
+	pop r8
+	pop rbp
+	pop rdi
+	pop rsi
+	pop rdx
+	pop rcx
+	pop rbx
+	pop rax
+	test qword [rsp + 24], 3
+	jz .kernel_exit
+	swapgs
+.kernel_exit:
+	add rsp, 16
+	iretq
+
+section .rodata
+align 8
+isr_stub_table:
+%assign i 0
+%rep 256
+	dq isr_stub_%[i]
+%assign i i + 1
+%endrep

@@ -1,0 +1,266 @@
+/*
+ * The boot sequence of the bootstrap processor, from boot/entry.asm's jump to long mode to the
+ * end of the run. Each step reports what it found; bad input is reported and the boot goes on
+ * with what is left wherever that is meaningful.
+ */
+#include "kernel/acpi.h"
+#include "kernel/apic.h"
+#include "kernel/cpu.h"
+#include "kernel/error.h"
+#include "kernel/frame.h"
+#include "kernel/gdt.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/multiboot2.h"
+#include "kernel/options.h"
+#include "kernel/percpu.h"
+#include "kernel/run.h"
+#include "kernel/selftest.h"
+#include "kernel/serial.h"
+#include "kernel/smp.h"
+#include "kernel/string.h"
+#include "kernel/time.h"
+#include "kernel/trap.h"
+#include "kernel/vm.h"
+
+extern char __image_start_phys[], __image_end_phys[];
+
+#define MB2_INFO_MAX    0x100000        /* larger boot information is not believed */
+#define LOW_MEMORY_END  0x100000        /* the first MiB is never handed out */
+#define TRAMPOLINE_MIN  0x1000          /* real-mode IVT/BDA live in the first page */
+#define EBDA_FLOOR      0x80000         /* conventional memory above this may hold the EBDA */
+
+static struct mb2_info mb;
+static uint64_t mb_pa, mb_len;
+static struct acpi_tables acpi;
+static struct acpi_madt madt;
+static struct acpi_mcfg mcfg;
+
+static struct mem_range usable[MB2_MAX_MMAP];
+static size_t n_usable;
+static struct mem_range reserved[MB2_MAX_MODULES + 8];
+static size_t n_reserved;
+
+static void reserve(uint64_t start, uint64_t end)
+{
+	if (n_reserved < ARRAY_SIZE(reserved) && start < end)
+		reserved[n_reserved++] = (struct mem_range){ start, end };
+}
+
+static void __boot collect_memory(uint64_t *direct_top)
+{
+	*direct_top = 1ull << 32;
+	for (unsigned i = 0; i < mb.n_mmap; i++) {
+		const struct mb2_mmap_entry *e = &mb.mmap[i];
+		if (e->type == MB2_MMAP_AVAILABLE)
+			usable[n_usable++] = (struct mem_range){ e->addr, e->addr + e->len };
+		if (e->type == MB2_MMAP_AVAILABLE || e->type == MB2_MMAP_ACPI_RECLAIMABLE ||
+		    e->type == MB2_MMAP_NVS)
+			*direct_top = MAX(*direct_top, e->addr + e->len);
+	}
+	reserve(0, LOW_MEMORY_END);
+	reserve((uint64_t)__image_start_phys, (uint64_t)__image_end_phys);
+	reserve(mb_pa, mb_pa + mb_len);
+	for (unsigned i = 0; i < mb.n_modules; i++)
+		reserve(mb.modules[i].start, ALIGN_UP((uint64_t)mb.modules[i].end, PAGE_SIZE));
+}
+
+/* A usable page below 1 MiB for the AP trampoline, clear of the boot information. */
+static uint64_t __boot find_trampoline_page(void)
+{
+	for (uint64_t pa = EBDA_FLOOR - PAGE_SIZE; pa >= TRAMPOLINE_MIN; pa -= PAGE_SIZE) {
+		bool ok = false;
+		for (size_t i = 0; i < n_usable; i++)
+			if (usable[i].start <= pa && pa + PAGE_SIZE <= usable[i].end)
+				ok = true;
+		if (pa < mb_pa + mb_len && mb_pa < pa + PAGE_SIZE)
+			ok = false;
+		for (unsigned i = 0; i < mb.n_modules; i++)
+			if (pa < mb.modules[i].end && mb.modules[i].start < pa + PAGE_SIZE)
+				ok = false;
+		if (ok)
+			return pa;
+	}
+	return 0;
+}
+
+static const void *acpi_map(void *ctx, uint64_t pa, size_t len)
+{
+	/* The direct map covers every RAM and ACPI range of the memory map. */
+	return phys_to_virt(pa);
+}
+
+static void __boot acpi_setup(void)
+{
+	struct acpi_mem m = { acpi_map, 0 };
+	struct acpi_rsdp_info rsdp;
+	uint64_t rsdp_pa;
+	int err = E_NOENT;
+
+	if (mb.rsdp)
+		err = acpi_rsdp_validate(mb.rsdp, mb.rsdp_len, &rsdp);
+	if (err && acpi_rsdp_scan(&m, &rsdp_pa) == 0)
+		err = acpi_rsdp_validate(phys_to_virt(rsdp_pa), 36, &rsdp);
+	if (err) {
+		log_err("acpi: no valid RSDP (boot information or BIOS area)");
+		return;
+	}
+	if (acpi_load_tables(&m, &rsdp, &acpi) < 0)
+		return;
+	for (unsigned i = 0; i < acpi.n; i++)
+		report("acpi table=%s addr=%#llx len=%u", acpi.t[i].sig,
+		       (unsigned long long)acpi.t[i].pa, acpi.t[i].len);
+
+	const struct acpi_table *t = acpi_find(&acpi, "APIC", 0);
+	if (!t || acpi_parse_madt(phys_to_virt(t->pa), t->len, &madt) < 0)
+		log_err("acpi: no usable MADT; only the boot CPU will run");
+	t = acpi_find(&acpi, "MCFG", 0);
+	if (t && acpi_parse_mcfg(phys_to_virt(t->pa), t->len, &mcfg) < 0)
+		log_err("acpi: MCFG unusable; PCI falls back to port I/O");
+}
+
+static void force_fault(enum fault_kind kind);
+
+static void __noreturn kmain_on_stack(void)
+{
+	struct percpu *bsp = this_cpu();
+
+	/* Now on the final page tables: the boot information through the direct map. */
+	if (mb2_parse(phys_to_virt(mb_pa), mb_len, &mb) < 0)
+		log_warn("boot: boot information partly unusable (see above)");
+	if (gdt_prepare(bsp))
+		panic("cannot allocate the boot CPU's exception stacks");
+	gdt_load(bsp);
+	report("mem usable=%llu", (unsigned long long)mm_usable_bytes());
+
+	acpi_setup();
+	if (apic_global_init((enum apic_pref)options.apic))
+		panic("no usable local APIC");
+	apic_cpu_init();
+	bsp->apic_id = apic_id();
+	if (time_calibrate())
+		panic("no time reference");
+	cpu_local_init();
+	bsp->online = true;
+	irq_enable();
+
+	unsigned online = smp_boot(&madt, (unsigned)options.maxcpus);
+	log_info("smp: %u CPUs online, local APIC in %s mode", online, apic_mode_name());
+	for (unsigned i = 0; i < cpu_count; i++)
+		if (cpu_at(i)->online)
+			report("cpu index=%u apic=%u mode=%s", i, cpu_at(i)->apic_id, apic_mode_name());
+
+	if (options.selftests & SELFTEST_SMP)
+		selftest_smp();
+	if (options.fault != FAULT_NONE)
+		force_fault((enum fault_kind)options.fault);
+
+	switch (options.exit_mode) {
+	case EXIT_IDLE:
+		run_end();
+	case EXIT_AFTER_MS:
+		while (time_since_boot_us() < options.exit_ms * 1000)
+			cpu_idle();
+		run_end();
+	case EXIT_NEVER:
+		break;
+	}
+	log_info("boot complete; idle (exit=idle or exit=<ms> ends the run)");
+	for (;;)
+		cpu_idle();
+}
+
+static void __noreturn run_on_stack(uint64_t top, void (*fn)(void))
+{
+	__asm__ volatile("mov %0, %%rsp\n\txor %%ebp, %%ebp\n\tcall *%1\n\tud2"
+			 :: "r"(top), "r"(fn) : "memory");
+	__builtin_unreachable();
+}
+
+void __noreturn kmain(uint32_t magic, uint32_t info_pa)
+{
+	struct percpu *bsp = &percpu_area[0];
+
+	bsp->self = bsp;
+	wrmsr(MSR_GS_BASE, (uint64_t)bsp);
+	log_percpu_ready();
+	serial_init();
+	idt_init();
+	idt_load();
+	log_info("Courier hypervisor, multiboot2 magic %#x, boot information at %#x", magic, info_pa);
+
+	/* Still on the boot page tables: the first 4 GiB are identity mapped. */
+	mb_pa = info_pa;
+	mb_len = MIN(*(const uint32_t *)(uint64_t)info_pa, MB2_INFO_MAX);
+	if (mb2_parse((const void *)(uint64_t)info_pa, mb_len, &mb) < 0)
+		log_err("boot: malformed boot information; using what was valid");
+	if (!mb.have_mmap || !mb.n_mmap)
+		panic("boot: the boot loader gave no memory map");
+	log_info("boot: loader '%s', command line '%s'", mb.bootloader, mb.cmdline);
+	options_parse(mb.cmdline);
+
+	uint64_t direct_top;
+	collect_memory(&direct_top);
+	smp_set_trampoline_page(find_trampoline_page());
+	struct vm_boot_params vp = { usable, n_usable, reserved, n_reserved, direct_top };
+	struct vm_init_ret v = vm_init(&vp);
+	if (v.err)
+		panic("vm: cannot build the page tables: %s", error_name(v.err));
+	reserve(v.early_start, v.early_end);
+	if (mm_init(usable, n_usable, reserved, n_reserved) < 0)
+		panic("mm: cannot set up the frame allocator");
+
+	uint64_t bottom;
+	bsp->stack_top = vm_alloc_stack(KSTACK_SIZE, &bottom);
+	bsp->stack_bottom = bottom;
+	if (!bsp->stack_top)
+		panic("mm: no memory for the boot CPU's stack");
+	run_on_stack(bsp->stack_top, kmain_on_stack);
+}
+
+/* ---- fault=: test-only forced exceptions ---------------------------------------------------- */
+
+#define NONCANONICAL_ADDR 0x8000000000000000ull
+#define STACK_EATER_BYTES 1024
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+/* Recurses until it runs into the guard page below the stack: that is the point. */
+static unsigned __attribute__((noinline)) eat_stack(volatile unsigned depth)
+{
+	volatile char pad[STACK_EATER_BYTES];
+	pad[0] = (char)depth;
+	return eat_stack(depth + 1) + pad[0];
+}
+#pragma GCC diagnostic pop
+
+static void force_fault(enum fault_kind kind)
+{
+	log_info("fault: forcing a %s exception as the command line asked", kind == FAULT_STACK ?
+		 "stack overflow" : "test");
+	switch (kind) {
+	case FAULT_DE:
+		__asm__ volatile("xor %%ecx, %%ecx\n\tdiv %%ecx" ::: "eax", "ecx", "edx");
+		break;
+	case FAULT_UD:
+		__asm__ volatile("ud2");
+		break;
+	case FAULT_GP:
+		(void)*(volatile uint64_t *)NONCANONICAL_ADDR;
+		break;
+	case FAULT_PF: {
+		/* Nothing is mapped at 0 after boot; the asm hides the null pointer from the
+		 * optimiser, which would otherwise turn the store into a trap instruction. */
+		volatile uint64_t *p;
+		__asm__ volatile("xor %k0, %k0" : "=r"(p));
+		*p = 0;
+		break;
+	}
+	case FAULT_STACK:
+		eat_stack(0);
+		break;
+	case FAULT_NONE:
+		break;
+	}
+	log_err("fault: the forced exception did not happen");
+}

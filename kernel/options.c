@@ -1,0 +1,76 @@
+#include "kernel/options.h"
+#include "kernel/cmdline.h"
+#include "kernel/error.h"
+#include "kernel/log.h"
+#include "kernel/percpu.h"
+#include "kernel/string.h"
+
+struct options options = {
+	.exit_mode = EXIT_NEVER,
+	.tick_hz = 100,
+	.log_level = LOG_INFO,
+	.maxcpus = MAX_CPUS,
+};
+
+/* exit=idle | never | <ms> */
+static int parse_exit(const char *v, void *dst)
+{
+	struct options *o = dst;
+	uint64_t ms;
+
+	if (!strcmp(v, "idle")) {
+		o->exit_mode = EXIT_IDLE;
+	} else if (!strcmp(v, "never")) {
+		o->exit_mode = EXIT_NEVER;
+	} else if (cmdline_parse_u64(v, &ms) == 0 && ms > 0) {
+		o->exit_mode = EXIT_AFTER_MS;
+		o->exit_ms = ms;
+	} else {
+		return E_INVAL;
+	}
+	return 0;
+}
+
+static const char *const selftest_names[] = { "smp", 0 };
+
+/* selftest=name[,name...]: every name must be known, or nothing is taken. */
+static int parse_selftest(const char *v, void *dst)
+{
+	uint64_t bits = 0;
+
+	while (*v) {
+		const char *end = strchr(v, ',');
+		size_t len = end ? (size_t)(end - v) : strlen(v);
+		unsigned i;
+		for (i = 0; selftest_names[i]; i++)
+			if (strlen(selftest_names[i]) == len && !strncmp(selftest_names[i], v, len))
+				break;
+		if (!selftest_names[i])
+			return E_INVAL;
+		bits |= BIT(i);
+		v += len + (end ? 1 : 0);
+	}
+	*(uint64_t *)dst = bits;
+	return 0;
+}
+
+static const char *const fault_names[] = { "none", "de", "ud", "gp", "pf", "stack", 0 };
+static const char *const log_names[] = { "debug", "info", "warn", "err", 0 };
+static const char *const apic_names[] = { "auto", "xapic", "x2apic", 0 };
+
+static const struct cmdline_opt table[] = {
+	CMDLINE_OPT_FUNC("exit", parse_exit, &options, "idle, never or a number of ms"),
+	CMDLINE_OPT_FUNC("selftest", parse_selftest, &options.selftests, "a list of: smp"),
+	CMDLINE_OPT_ENUM("fault", options.fault, fault_names),
+	CMDLINE_OPT_U64("tick_hz", options.tick_hz, 1, 10000),
+	CMDLINE_OPT_ENUM("log", options.log_level, log_names),
+	CMDLINE_OPT_ENUM("apic", options.apic, apic_names),
+	CMDLINE_OPT_U64("maxcpus", options.maxcpus, 1, MAX_CPUS),
+};
+
+unsigned options_parse(const char *cmdline)
+{
+	unsigned problems = cmdline_parse(cmdline, table, ARRAY_SIZE(table));
+	log_set_level((enum log_level)options.log_level);
+	return problems;
+}

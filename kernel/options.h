@@ -1,0 +1,29 @@
+/* The hypervisor's command-line options (documented in README.md and docs/options.md). */
+#ifndef COURIER_KERNEL_OPTIONS_H
+#define COURIER_KERNEL_OPTIONS_H
+
+#include <stdint.h>
+#include "kernel/compiler.h"
+
+enum exit_mode { EXIT_NEVER, EXIT_IDLE, EXIT_AFTER_MS };
+enum fault_kind { FAULT_NONE, FAULT_DE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_STACK };
+
+#define SELFTEST_SMP    BIT(0)
+
+struct options {
+	enum exit_mode exit_mode;
+	uint64_t exit_ms;
+	uint64_t selftests;     /* SELFTEST_* bits */
+	unsigned fault;         /* enum fault_kind */
+	uint64_t tick_hz;
+	unsigned log_level;     /* enum log_level */
+	unsigned apic;          /* enum apic_pref */
+	uint64_t maxcpus;
+};
+
+extern struct options options;
+
+/* Parse the command line into `options`; returns the number of problems (each reported). */
+unsigned options_parse(const char *cmdline);
+
+#endif

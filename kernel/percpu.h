@@ -1,0 +1,49 @@
+/* Per-CPU state, reached through the GS base (gs:0 holds the structure's own address). */
+#ifndef COURIER_KERNEL_PERCPU_H
+#define COURIER_KERNEL_PERCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "kernel/desc.h"
+
+#define MAX_CPUS 64
+
+struct trap_frame;
+typedef void (*vector_handler_t)(struct trap_frame *frame, void *arg);
+
+struct vector_slot {
+	vector_handler_t fn;
+	void *arg;
+};
+
+struct percpu {
+	struct percpu *self;            /* must stay first: this_cpu() reads gs:0 */
+	unsigned index;
+	uint32_t apic_id;
+	uint32_t acpi_uid;
+	volatile bool online;
+	bool in_fatal;                  /* a fatal exception is being reported on this CPU */
+	uint64_t stack_top;             /* kernel stack (guard page below) */
+	uint64_t stack_bottom;
+	volatile uint64_t ticks;        /* local APIC timer interrupts taken */
+	volatile uint64_t ipi_pings;    /* selftest: pings received */
+	volatile uint64_t ipi_pongs;    /* selftest: pongs received */
+	volatile unsigned ipi_from;     /* selftest: who pinged last */
+	struct vector_slot vectors[IDT_ENTRIES];
+	uint64_t gdt[GDT_ENTRIES] __aligned(16);
+	struct tss64 tss __aligned(16);
+};
+
+extern struct percpu percpu_area[MAX_CPUS];
+extern unsigned cpu_count;      /* CPUs started (online or not) */
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+static inline struct percpu *cpu_at(unsigned i) { return &percpu_area[i]; }
+
+#endif

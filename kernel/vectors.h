@@ -1,0 +1,16 @@
+/* Interrupt vector numbers the hypervisor reserves on every CPU. Device vectors are allocated
+ * per CPU from [VEC_DYNAMIC_FIRST, VEC_DYNAMIC_LAST]; higher vectors have higher priority. */
+#ifndef COURIER_KERNEL_VECTORS_H
+#define COURIER_KERNEL_VECTORS_H
+
+#define VEC_EXCEPTIONS          32      /* 0-31: architectural exceptions */
+#define VEC_DYNAMIC_FIRST       0x30
+#define VEC_DYNAMIC_LAST        0xdf
+#define VEC_TIMER               0xf0
+#define VEC_IPI_PING            0xf1
+#define VEC_IPI_PONG            0xf2
+#define VEC_IPI_WAKE            0xf3    /* wakes an idle CPU to run smp_call work */
+#define VEC_APIC_ERROR          0xfe
+#define VEC_SPURIOUS            0xff
+
+#endif
