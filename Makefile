@@ -44,7 +44,10 @@ $(BUILD)/courier.iso: $(BUILD)/courier.elf scripts/mkiso FORCE
 # ---- host unit tests and tools --------------------------------------------------------------
 
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -I. -DHOST_BUILD \
-	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -MMD -MP
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# Host binaries link several sources in one compiler call, so per-file dependency files do not
+# work for them: they depend on every header instead (they are small and build in seconds).
+HOST_HDRS := $(wildcard kernel/*.h pci/*.h iommu/*.h msi/*.h include/*.h tests/unit/*.h)
 
 # A unit test tests/unit/NAME-test.c links the files listed in tests/unit/NAME.mk as
 # UNIT_SRCS_NAME (the file under test and its fakes), coreboot-style: one binary per unit.
@@ -53,7 +56,7 @@ UNIT_BINS  := $(UNIT_NAMES:%=$(BUILD)/host/tests/%-test)
 -include $(wildcard tests/unit/*.mk)
 
 define unit_rule
-$(BUILD)/host/tests/$(1)-test: tests/unit/$(1)-test.c $$(UNIT_SRCS_$(1))
+$(BUILD)/host/tests/$(1)-test: tests/unit/$(1)-test.c $$(UNIT_SRCS_$(1)) $$(HOST_HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@ -lcmocka
 endef
@@ -65,7 +68,7 @@ TOOL_BINS  := $(TOOL_NAMES:%=$(BUILD)/host/%)
 -include $(wildcard tools/*.mk)
 
 define tool_rule
-$(BUILD)/host/$(1): tools/$(1).c $$(TOOL_SRCS_$(1))
+$(BUILD)/host/$(1): tools/$(1).c $$(TOOL_SRCS_$(1)) $$(HOST_HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@
 endef

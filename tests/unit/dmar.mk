@@ -1,0 +1,1 @@
+UNIT_SRCS_dmar := iommu/dmar.c iommu/dmar_print.c kernel/fmt.c
