@@ -1,0 +1,1 @@
+UNIT_SRCS_cmdline := kernel/cmdline.c kernel/fmt.c tests/unit/fake-log.c

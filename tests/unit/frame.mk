@@ -1,0 +1,1 @@
+UNIT_SRCS_frame := kernel/frame.c tests/unit/fake-log.c
