@@ -26,16 +26,22 @@ HV_C_SRCS   := $(sort $(wildcard kernel/*.c pci/*.c iommu/*.c msi/*.c))
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm))
 HV_OBJS     := $(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o) $(HV_C_SRCS:%.c=$(BUILD)/hv/%.o)
 
+# V=1 shows the commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
 
 $(BUILD)/hv/%.o: %.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf -I boot/ -MD $(@:.o=.d) -MP $< -o $@
+	@$(if $(Q),echo "  NASM    $<")
+	$(Q)$(NASM) -f elf64 -g -F dwarf -I boot/ -MD $(@:.o=.d) -MP $< -o $@
 
 $(BUILD)/courier.elf: $(HV_OBJS) linker.ld
-	$(LD) $(HV_LDFLAGS) $(HV_OBJS) -o $@
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(HV_LDFLAGS) $(HV_OBJS) -o $@
 
 # The ISO's GRUB menu boots courier.elf with CMDLINE; the same cmdline rebuilds only the ISO.
 $(BUILD)/courier.iso: $(BUILD)/courier.elf scripts/mkiso FORCE
@@ -58,7 +64,8 @@ UNIT_BINS  := $(UNIT_NAMES:%=$(BUILD)/host/tests/%-test)
 define unit_rule
 $(BUILD)/host/tests/$(1)-test: tests/unit/$(1)-test.c $$(UNIT_SRCS_$(1)) $$(HOST_HDRS)
 	@mkdir -p $$(dir $$@)
-	$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@ -lcmocka
+	@$$(if $$(Q),echo "  HOSTCC  $$@")
+	$$(Q)$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@ -lcmocka
 endef
 $(foreach u,$(UNIT_NAMES),$(eval $(call unit_rule,$(u))))
 
@@ -70,7 +77,8 @@ TOOL_BINS  := $(TOOL_NAMES:%=$(BUILD)/host/%)
 define tool_rule
 $(BUILD)/host/$(1): tools/$(1).c $$(TOOL_SRCS_$(1)) $$(HOST_HDRS)
 	@mkdir -p $$(dir $$@)
-	$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@
+	@$$(if $$(Q),echo "  HOSTCC  $$@")
+	$$(Q)$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 

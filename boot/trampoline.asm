@@ -51,6 +51,7 @@ tr_pm32:
 
 bits 64
 tr_lm64:
+	mov ebx, ebx                    ; upper halves are undefined after leaving 32-bit mode
 	xor eax, eax
 	mov ds, ax
 	mov es, ax
@@ -61,12 +62,14 @@ tr_lm64:
 	xor ebp, ebp
 	jmp rax
 
+; The accessed bits are preset: this page is mapped read-only once paging is on, and a CPU
+; that had to set one while loading CS would take a page fault with no IDT (a triple fault).
 align 16
 tr_gdt:
 	dq 0
-	dq 0x00cf9a000000ffff           ; 0x08: 32-bit code
-	dq 0x00cf92000000ffff           ; 0x10: data
-	dq 0x00af9a000000ffff           ; 0x18: 64-bit code
+	dq 0x00cf9b000000ffff           ; 0x08: 32-bit code
+	dq 0x00cf93000000ffff           ; 0x10: data
+	dq 0x00af9b000000ffff           ; 0x18: 64-bit code
 tr_gdt_end:
 ; Fields patched by kernel/smp.c (offsets from trampoline_start):
 tr_gdt_desc:

@@ -27,8 +27,9 @@
 #define DESC_L          BIT(53) /* 64-bit code */
 #define DESC_DB         BIT(54)
 #define DESC_G          BIT(55)
-#define DESC_TYPE_CODE_RX 0xaull
-#define DESC_TYPE_DATA_RW 0x2ull
+/* Accessed bit preset, so loading a selector never writes to the GDT. */
+#define DESC_TYPE_CODE_RX 0xbull
+#define DESC_TYPE_DATA_RW 0x3ull
 #define DESC_TYPE_TSS_AVAIL 0x9ull
 
 /* Gate fields (SDM vol. 3 6.14.1). */

@@ -38,7 +38,7 @@ static struct acpi_mcfg mcfg;
 
 static struct mem_range usable[MB2_MAX_MMAP];
 static size_t n_usable;
-static struct mem_range reserved[MB2_MAX_MODULES + 8];
+static struct mem_range reserved[MB2_MAX_MMAP + MB2_MAX_MODULES + 8];
 static size_t n_reserved;
 
 static void reserve(uint64_t start, uint64_t end)
@@ -52,8 +52,11 @@ static void __boot collect_memory(uint64_t *direct_top)
 	*direct_top = 1ull << 32;
 	for (unsigned i = 0; i < mb.n_mmap; i++) {
 		const struct mb2_mmap_entry *e = &mb.mmap[i];
+		/* Firmware maps may overlap: what any entry calls non-RAM is never handed out. */
 		if (e->type == MB2_MMAP_AVAILABLE)
 			usable[n_usable++] = (struct mem_range){ e->addr, e->addr + e->len };
+		else
+			reserve(e->addr, e->addr + e->len);
 		if (e->type == MB2_MMAP_AVAILABLE || e->type == MB2_MMAP_ACPI_RECLAIMABLE ||
 		    e->type == MB2_MMAP_NVS)
 			*direct_top = MAX(*direct_top, e->addr + e->len);
@@ -107,9 +110,7 @@ static void __boot acpi_setup(void)
 	}
 	if (acpi_load_tables(&m, &rsdp, &acpi) < 0)
 		return;
-	for (unsigned i = 0; i < acpi.n; i++)
-		report("acpi table=%s addr=%#llx len=%u", acpi.t[i].sig,
-		       (unsigned long long)acpi.t[i].pa, acpi.t[i].len);
+	acpi_report_tables(&acpi);
 
 	const struct acpi_table *t = acpi_find(&acpi, "APIC", 0);
 	if (!t || acpi_parse_madt(phys_to_virt(t->pa), t->len, &madt) < 0)

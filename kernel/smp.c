@@ -106,6 +106,8 @@ static int start_ap(struct percpu *cpu)
 	patch64(OFF(tr_arg), (uint64_t)cpu);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
+	log_debug("smp: starting APIC id %u through page %#llx, stack %#llx", cpu->apic_id,
+		  (unsigned long long)tramp_pa, (unsigned long long)top);
 	uint32_t sipi = ICR_DELIVERY_STARTUP | (uint32_t)(tramp_pa >> 12);
 	if ((err = apic_send_ipi(cpu->apic_id, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT)))
 		return err;

@@ -8,11 +8,11 @@
 
 static void segments(void **state)
 {
-	/* The well-known flat 64-bit code and data descriptors. */
-	assert_int_equal(desc_code64(0), 0x00af9a000000ffffull);
-	assert_int_equal(desc_data(0), 0x00cf92000000ffffull);
-	assert_int_equal(desc_code64(3), 0x00affa000000ffffull);
-	assert_int_equal(desc_data(3), 0x00cff2000000ffffull);
+	/* The well-known flat 64-bit code and data descriptors, with the accessed bit set. */
+	assert_int_equal(desc_code64(0), 0x00af9b000000ffffull);
+	assert_int_equal(desc_data(0), 0x00cf93000000ffffull);
+	assert_int_equal(desc_code64(3), 0x00affb000000ffffull);
+	assert_int_equal(desc_data(3), 0x00cff3000000ffffull);
 }
 
 static void tss(void **state)
