@@ -1,0 +1,1 @@
+UNIT_SRCS_msi-msg := msi/msi_msg.c

@@ -1,0 +1,1 @@
+UNIT_SRCS_vtd-context := iommu/context.c
