@@ -22,6 +22,8 @@
 #include "kernel/time.h"
 #include "kernel/trap.h"
 #include "kernel/vm.h"
+#include "pci/cfg.h"
+#include "pci/pci.h"
 
 extern char __image_start_phys[], __image_end_phys[];
 
@@ -120,6 +122,20 @@ static void __boot acpi_setup(void)
 		log_err("acpi: MCFG unusable; PCI falls back to port I/O");
 }
 
+/* PCI from the MCFG's ECAM regions; none (or no MCFG) means port I/O on segment 0. */
+static void __boot pci_setup(void)
+{
+	struct pci_ecam r[ACPI_MAX_MCFG];
+
+	for (unsigned i = 0; i < mcfg.n; i++)
+		r[i] = (struct pci_ecam){ .base = mcfg.alloc[i].base, .segment = mcfg.alloc[i].segment,
+					  .bus_start = mcfg.alloc[i].bus_start,
+					  .bus_end = mcfg.alloc[i].bus_end };
+	int n = pci_init(r, mcfg.n);
+	if (n < 0)
+		log_err("pci: enumeration failed: %s", error_name(n));
+}
+
 static void force_fault(enum fault_kind kind);
 
 static void __noreturn kmain_on_stack(void)
@@ -150,6 +166,8 @@ static void __noreturn kmain_on_stack(void)
 	for (unsigned i = 0; i < cpu_count; i++)
 		if (cpu_at(i)->online)
 			report("cpu index=%u apic=%u mode=%s", i, cpu_at(i)->apic_id, apic_mode_name());
+
+	pci_setup();
 
 	if (options.selftests & SELFTEST_SMP)
 		selftest_smp();
