@@ -1,0 +1,232 @@
+"""Boot scenarios: CPUs and APIC ids, memory, ACPI tables, LAPIC timer ticks, the IPI self-test,
+forced exceptions, command-line errors and a UEFI boot.
+
+The hypervisor's side of the contract (docs/report.md): `@cpu index apic mode` per CPU online,
+`@mem usable`, `@acpi table addr len` per table, `@ipi from to ok cycles` per ordered CPU pair
+with selftest=smp, `@tick cpu ticks` per CPU at the end, `@exception cpu vector name error rip
+cr2` on a fault, and `@done status` last.
+"""
+from courier import run
+
+MIB = 1 << 20
+# q35 always has these; DMAR because every boot has an intel-iommu.
+REQUIRED_ACPI = {"APIC", "FACP", "MCFG", "DMAR"}
+VECTORS = {"de": {0}, "ud": {6}, "gp": {13}, "pf": {14}, "stack": {8, 14}}
+MNEMONICS = {0: "DE", 6: "UD", 8: "DF", 13: "GP", 14: "PF"}
+
+
+def scenario(name, fn, cost=1, timeout=None):
+    """Register fn as the scenario test_NAME (tests/run.py runs the longest-cost ones first)."""
+    fn.__name__ = "test_" + name
+    fn.cost = cost
+    if timeout:
+        fn.timeout = timeout
+    globals()[fn.__name__] = fn
+
+
+# ---- checks -----------------------------------------------------------------------------------
+
+def check_cpus(r, smp, machine_cpus=None):
+    """smp CPUs online with indices 0..smp-1 and distinct APIC ids among the machine's."""
+    machine_cpus = machine_cpus or smp
+    cpus = r.records("cpu")
+    assert len(cpus) == smp, f"{len(cpus)} @cpu records, expected {smp} (one per CPU online)"
+    indices = sorted(c.int("index") for c in cpus)
+    assert indices == list(range(smp)), f"@cpu indices {indices}, expected 0..{smp - 1}"
+    apics = [c.int("apic") for c in cpus]
+    assert len(set(apics)) == smp, f"duplicate APIC ids in {apics}"
+    # QEMU numbers the APICs of -smp N (one thread per core) 0..N-1.
+    assert set(apics) <= set(range(machine_cpus)), \
+        f"APIC ids {sorted(apics)}, QEMU has 0..{machine_cpus - 1}"
+    modes = {c["mode"] for c in cpus}
+    assert modes <= {"xapic", "x2apic"} and len(modes) == 1, f"APIC modes {modes}"
+    if r.accel == "tcg":
+        assert modes == {"xapic"}, f"mode {modes.pop()} under TCG, which has no x2APIC"
+
+
+def check_ticks(r, smp, low=1, high=None):
+    ticks = {}
+    for t in r.records("tick"):
+        cpu = t.int("cpu")
+        assert cpu not in ticks, f"two @tick records for CPU {cpu}"
+        ticks[cpu] = t.int("ticks")
+    assert sorted(ticks) == list(range(smp)), f"@tick for CPUs {sorted(ticks)}, expected " \
+        f"0..{smp - 1}"
+    for cpu, n in sorted(ticks.items()):
+        assert n >= low, f"CPU {cpu} counted {n} LAPIC timer ticks, expected at least {low}"
+        assert high is None or n <= high, f"CPU {cpu} counted {n} ticks, expected at most {high}"
+
+
+def check_ipis(r, smp):
+    pairs = {}
+    for rec in r.records("ipi"):
+        pair = (rec.int("from"), rec.int("to"))
+        assert pair not in pairs, f"two @ipi records for {pair[0]} -> {pair[1]}"
+        pairs[pair] = rec
+    want = {(i, j) for i in range(smp) for j in range(smp) if i != j}
+    missing, extra = sorted(want - set(pairs)), sorted(set(pairs) - want)
+    assert not missing, f"no @ipi record for {len(missing)} pair(s), e.g. {missing[:4]}"
+    assert not extra, f"@ipi records for unexpected pairs {extra[:4]}"
+    failed = [p for p, rec in sorted(pairs.items()) if rec.int("ok") != 1]
+    assert not failed, f"IPI round trip failed for {failed[:4]}"
+    for rec in pairs.values():
+        assert rec.int("cycles") >= 0
+
+
+def check_mem(r, mem_mib):
+    usable = r.record("mem").int("usable")
+    low, high = (mem_mib - 64) * MIB, mem_mib * MIB
+    assert low <= usable <= high, f"@mem usable={usable} ({usable / MIB:.1f} MiB) outside " \
+        f"{mem_mib - 64}..{mem_mib} MiB for -m {mem_mib}"
+
+
+def check_acpi(r):
+    tables = {}
+    for rec in r.records("acpi"):
+        sig = rec["table"]
+        assert rec.int("addr"), f"@acpi table={sig} at address 0"
+        assert rec.int("len") >= 36, f"@acpi table={sig} len={rec['len']} is shorter " \
+            "than an ACPI header"
+        tables.setdefault(sig, rec)
+    missing = REQUIRED_ACPI - set(tables)
+    assert not missing, f"no @acpi record for {sorted(missing)} (found {sorted(tables)})"
+
+
+def check_boot(r, smp, mem):
+    """Everything a selftest=smp boot must show."""
+    r.check_done(0)
+    check_cpus(r, smp)
+    check_ticks(r, smp)
+    check_ipis(r, smp)
+    check_mem(r, mem)
+    check_acpi(r)
+
+
+def error_lines(r, word, unless):
+    """Human-readable (non-record) lines naming word, but not the echo of the whole cmdline."""
+    return [line for line in r.lines
+            if word in line and unless not in line and not line.startswith("@")]
+
+
+# ---- scenarios --------------------------------------------------------------------------------
+
+def smp_scenario(smp, accel):
+    def fn():
+        mem = 512 if smp >= 16 else 256
+        r = run("selftest=smp exit=idle", smp=smp, mem=mem, accel=accel)
+        check_boot(r, smp, mem)
+    return fn
+
+
+for _accel in ("tcg", "kvm"):
+    for _smp in (1, 2, 4, 8, 16):
+        scenario(f"smp{_smp}_{_accel}", smp_scenario(_smp, _accel),
+                 cost=_smp if _accel == "tcg" else 1)
+
+
+def mem_scenario(mem):
+    def fn():
+        r = run("exit=idle", smp=2, mem=mem)
+        r.check_done(0)
+        check_cpus(r, 2)
+        check_mem(r, mem)
+    return fn
+
+
+for _mem in (128, 1024, 4096):
+    scenario(f"mem{_mem}", mem_scenario(_mem), cost=2)
+
+
+def fault_scenario(kind):
+    def fn():
+        r = run(f"fault={kind} exit=idle", smp=2)
+        exc = r.records("exception")
+        assert exc, f"no @exception record for fault={kind}; {r.exit_message}"
+        vectors = [e.int("vector") for e in exc]
+        assert set(vectors) & VECTORS[kind], f"fault={kind}: @exception vector(s) {vectors}, " \
+            f"expected {sorted(VECTORS[kind])}"
+        for e in exc:
+            assert e.int("cpu") == 0, f"@exception on CPU {e['cpu']}, the fault was forced on 0"
+            for key in ("error", "rip", "cr2"):
+                e.int(key)
+            name = e["name"].lstrip("#").upper()
+            want = MNEMONICS.get(e.int("vector"))
+            assert want is None or name.startswith(want), \
+                f"@exception vector={e['vector']} name={e['name']}, expected #{want}"
+        first = r.lines.index(exc[0].line()) if exc[0].line() in r.lines else None
+        after = r.lines[first + 1:] if first is not None else r.lines
+        assert any("rip" in line.lower() and not line.startswith("@") for line in after), \
+            "no register dump (a line naming RIP) after @exception"
+        r.check_done(None)
+    return fn
+
+
+for _kind in VECTORS:
+    scenario(f"fault_{_kind}", fault_scenario(_kind), cost=2)
+
+
+def test_bad_cmdline():
+    """Unknown keys and bad values are named, counted as errors, and the boot goes on."""
+    r = run("foo=1 tick_hz=abc selftest=smp exit=idle", smp=2)
+    r.check_done(2)
+    assert error_lines(r, "foo", "tick_hz"), "no message naming the unknown option 'foo'"
+    assert error_lines(r, "tick_hz", "foo=1"), "no message naming the bad value of 'tick_hz'"
+    check_cpus(r, 2)
+    check_ticks(r, 2)
+
+
+test_bad_cmdline.cost = 2
+
+
+def test_log_err():
+    """Records are not log lines: log=err keeps every one of them."""
+    r = run("log=err selftest=smp exit=idle", smp=2)
+    check_boot(r, 2, 256)
+
+
+test_log_err.cost = 2
+
+
+def test_exit_ms():
+    """exit=<ms> ends the run after that time: at 100 Hz, 400 ms is about 40 ticks per CPU."""
+    r = run("tick_hz=100 exit=400", smp=2)
+    r.check_done(0)
+    check_cpus(r, 2)
+    # Generous bounds: TCG under load loses timer interrupts, but never gains them.
+    check_ticks(r, 2, low=4, high=80)
+
+
+test_exit_ms.cost = 2
+
+
+def test_tick_hz():
+    """tick_hz=1000 for 300 ms: about 300 ticks per CPU (TCG loses some, never gains)."""
+    r = run("tick_hz=1000 exit=300", smp=2)
+    r.check_done(0)
+    check_ticks(r, 2, low=30, high=600)
+
+
+test_tick_hz.cost = 2
+
+
+def efi_scenario(accel):
+    def fn():
+        r = run("selftest=smp exit=idle", smp=2, mem=256, efi=True, accel=accel)
+        check_boot(r, 2, 256)
+    return fn
+
+
+scenario("efi_tcg", efi_scenario("tcg"), cost=10)
+scenario("efi_kvm", efi_scenario("kvm"), cost=1)
+
+
+def test_maxcpus():
+    """maxcpus=2 on a 4-CPU machine starts the boot CPU and one more."""
+    r = run("maxcpus=2 selftest=smp exit=idle", smp=4)
+    r.check_done(0)
+    check_cpus(r, 2, machine_cpus=4)
+    check_ticks(r, 2)
+    check_ipis(r, 2)
+
+
+test_maxcpus.cost = 4
