@@ -1,1 +1,0 @@
-build/host/tests/fmt-test: kernel/compiler.h
