@@ -276,6 +276,27 @@ static void queue_bridge(struct seg_buses *s, const struct bus_walk *w, struct p
 						 .upstream = (int16_t)idx };
 }
 
+/*
+ * Below a PCIe downstream or root port the link holds device 0 only (§7.3.1), and some devices
+ * there ignore the device number and answer at all 32. But emulators do place devices at other
+ * numbers (QEMU forwards them), so every number is probed, and one whose configuration header
+ * is the same as device 0's, byte for byte, is taken for device 0 answering again: two real
+ * devices differ at least in the addresses firmware gave their BARs.
+ */
+#define PHANTOM_CMP_DWORDS (PCI_CAP_FIRST / 4)     /* the standard header */
+
+static bool phantom_of_device0(uint16_t seg, uint8_t bus, uint8_t dev)
+{
+	struct pci_bdf d0 = pci_bdf(seg, bus, 0, 0), dn = pci_bdf(seg, bus, dev, 0);
+
+	if (!present(dn) || !present(d0))
+		return false;
+	for (uint16_t i = 0; i < PHANTOM_CMP_DWORDS; i++)
+		if (pci_cfg_read32(d0, i * 4) != pci_cfg_read32(dn, i * 4))
+			return false;
+	return true;
+}
+
 static void scan_bus(struct seg_buses *s, const struct bus_walk *w)
 {
 	struct pci_dev *u = w->upstream == PCI_NONE ? NULL : pci_dev_at((size_t)w->upstream);
@@ -284,10 +305,10 @@ static void scan_bus(struct seg_buses *s, const struct bus_walk *w)
 	if (u && u->exp.ari_fwd) {
 		scan_ari(s, w);
 	} else {
-		/* Below a PCIe downstream or root port the link holds device 0 only (§7.3.1). */
-		uint8_t ndev = u && is_downstream_port(u) ? 1 : PCI_DEVS_PER_BUS;
-		for (uint8_t dev = 0; dev < ndev; dev++)
-			scan_slot(s, w, dev);
+		bool port = u && is_downstream_port(u);
+		for (uint8_t dev = 0; dev < PCI_DEVS_PER_BUS; dev++)
+			if (!port || dev == 0 || !phantom_of_device0(s->seg, w->bus, dev))
+				scan_slot(s, w, dev);
 	}
 	for (size_t i = first; i < pci_dev_count(); i++)
 		if (pci_dev_is_bridge(pci_dev_at(i)))

@@ -155,22 +155,27 @@ def parse_trace(text):
 
 
 def pci_devices(query_pci):
-    """A flat list of dicts (bdf 'bb:dd.f', vendor, device, class, ...) from query-pci's return."""
+    """A flat list of dicts (bdf 'bb:dd.f', vendor, device, class, ...) from query-pci's return.
+
+    parent is the bdf of the bridge whose secondary bus the function sits on (None on a root
+    bus); qdev_id is the device's id= ('' without one).
+    """
     out = []
 
-    def walk(bus, devices):
+    def walk(parent, devices):
         for d in devices:
             bdf = f"{d['bus']:02x}:{d['slot']:02x}.{d['function']:x}"
             out.append({"bdf": bdf, "bus": d["bus"], "slot": d["slot"],
                         "function": d["function"], "vendor": d["id"]["vendor"],
                         "device": d["id"]["device"], "class": d["class_info"]["class"],
-                        "desc": d["class_info"].get("desc", ""), "raw": d})
+                        "desc": d["class_info"].get("desc", ""), "parent": parent,
+                        "qdev_id": d.get("qdev_id", ""), "raw": d})
             bridge = d.get("pci_bridge")
             if bridge and bridge.get("devices"):
-                walk(bridge["bus"]["secondary"], bridge["devices"])
+                walk(bdf, bridge["devices"])
 
     for bus in query_pci:
-        walk(bus["bus"], bus["devices"])
+        walk(None, bus["devices"])
     return out
 
 
@@ -359,17 +364,19 @@ class Boot:
     on_record   called as on_record(boot, record) for each record as it arrives; boot.qmp is
                 the QMP client when qmp was asked for
     efi         boot through OVMF instead of SeaBIOS
+    machine     None for q35 with the intel-iommu (scripts/run.py), or another QEMU machine
+                type such as 'pc' (i440fx), which then has no IOMMU: only q35 takes one
     timeout     seconds before QEMU is killed (default: see default_timeout)
     """
 
     def __init__(self, cmdline="exit=idle", *, smp=1, mem=256, accel=None, modules=(),
                  devices=(), qemu_args=(), trace=(), qmp=(), on_record=None, efi=False,
-                 timeout=None, elf=None, name=None):
+                 machine=None, timeout=None, elf=None, name=None):
         words = cmdline.split()
         if not any(w.startswith("exit=") for w in words):
             words.append("exit=idle")
         self.cmdline = " ".join(words)
-        self.smp, self.mem, self.efi = smp, mem, efi
+        self.smp, self.mem, self.efi, self.machine = smp, mem, efi, machine
         self.modules = [tuple(m) for m in modules]
         self.devices, self.qemu_args, self.trace = list(devices), list(qemu_args), list(trace)
         self.qmp_commands = [] if qmp is True or not qmp else list(qmp)
@@ -425,9 +432,10 @@ class Boot:
                       "-mon", "chardev=courier-qmp,mode=control"]
             if self.qmp_commands:
                 extra.append("-S")
-        return runner.qemu_argv(iso, smp=self.smp, mem=self.mem, accel=self.accel,
+        argv = runner.qemu_argv(iso, smp=self.smp, mem=self.mem, accel=self.accel,
                                 efi_vars=efi_vars, serial="stdio", devices=self.devices,
                                 extra=extra + self.qemu_args)
+        return _on_machine(argv, self.machine) if self.machine else argv
 
     def _run(self, work, sockdir, log):
         argv = self._argv(work, sockdir)
@@ -559,6 +567,21 @@ class Boot:
             for pipe in (proc.stdout, proc.stderr):
                 if pipe:
                     pipe.close()
+
+
+def _on_machine(argv, machine):
+    """QEMU's command line on another machine type, without the q35-only intel-iommu."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "-machine":
+            out += ["-machine", machine]
+            i += 2
+        elif argv[i] == "-device" and argv[i + 1].startswith("intel-iommu"):
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
 
 
 def _open_log():

@@ -139,7 +139,7 @@ static void build_q35(void)
 	fake_pci_set16(f, 0x140 + PCI_SRIOV_VF_DID, 0x0011);
 	fake_pci_ext_cap(f, 0x200, PCI_EXT_CAP_ID_ACS);
 	fake_pci_set16(f, 0x200 + PCI_ACS_CAP, 0x5f);
-	add(B(2, 1, 0), 0x1b36, 0x0010, 0x010802, 0);   /* invisible: device 0 only below a port */
+	add(B(2, 1, 0), 0x1b36, 0x0010, 0x010802, 0);   /* a second device below a port (QEMU) */
 
 	root_port(B(0, 5, 0), 3, 5);
 	f = add(B(3, 0, 0), 0x10b5, 0x8725, 0x060400, 1);
@@ -173,7 +173,7 @@ static void build_q35(void)
 static void q35_records(void **state)
 {
 	build_q35();
-	assert_int_equal(pci_init(&q35, 1), 19);
+	assert_int_equal(pci_init(&q35, 1), 20);
 	assert_int_equal(fake_pci_init_regions, 1);
 	assert_line("@pci bdf=0000:00:00.0 id=8086:29c0 class=060000 sid=0x0000 msi=0 msix=0 bridge=-");
 	assert_line("@pci bdf=0000:00:02.0 id=1234:11e8 class=00ff00 sid=0x0010 msi=1 msix=0 bridge=-");
@@ -190,12 +190,12 @@ static void q35_records(void **state)
 	assert_line("@pci bdf=0000:00:1f.0 id=8086:2918 class=060100 sid=0x00f8 msi=0 msix=0 bridge=-");
 	assert_line("@pci bdf=0000:00:1f.2 id=8086:2922 class=010601 sid=0x00fa msi=1 msix=0 bridge=-");
 	assert_line("@pci bdf=0000:00:1f.3 id=8086:2930 class=0c0500 sid=0x00fb msi=0 msix=0 bridge=-");
-	assert_int_equal(count_lines("@pci "), 19);
-	assert_null(pci_find(B(2, 1, 0)));
+	assert_int_equal(count_lines("@pci "), 20);
+	assert_non_null(pci_find(B(2, 1, 0)));
 	assert_null(pci_find(B(0, 0x1f, 1)));
 	assert_int_equal(fake_log_errors, 0);
 	assert_false(fake_log_contains("W: "));
-	assert_true(fake_log_contains("I: pci: 19 functions, 0 with problems"));
+	assert_true(fake_log_contains("I: pci: 20 functions, 0 with problems"));
 }
 
 static void q35_console_table(void **state)
@@ -423,6 +423,20 @@ static void ari_chain_malformed(void **state)
 	assert_non_null(pci_find(B(3, 0, 5)));
 }
 
+/* A device below a port that ignores the device number answers at every number: one record. */
+static void port_phantom_devices(void **state)
+{
+	add(B(0, 0, 0), 0x8086, 0x29c0, 0x060000, 0);
+	root_port(B(0, 1, 0), 1, 1);
+	for (uint8_t dev = 0; dev < 32; dev++) {
+		struct fake_pci_fn *f = add(B(1, dev, 0), 0x1234, 0x11e8, 0x00ff00, 0);
+		fake_pci_bar(f, 0, 0xfe000000, 0x100000, 0);
+	}
+	assert_int_equal(pci_init(&q35, 1), 3);
+	assert_non_null(pci_find(B(1, 0, 0)));
+	assert_null(pci_find(B(1, 5, 0)));
+}
+
 static void function0_decides_when_present(void **state)
 {
 	add(B(0, 0, 0), 0x8086, 0x29c0, 0x060000, 0);
@@ -574,6 +588,7 @@ int main(void)
 		T(ari_chain),
 		T(ari_chain_malformed),
 		T(function0_decides_when_present),
+		T(port_phantom_devices),
 		T(bridge_secondary_out_of_range),
 		T(bridge_out_of_range_bus_found_as_root),
 		T(bridge_below_own_bus),
