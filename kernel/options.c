@@ -10,6 +10,7 @@ struct options options = {
 	.tick_hz = 100,
 	.log_level = LOG_INFO,
 	.maxcpus = MAX_CPUS,
+	.iommu_qi = true,
 };
 
 /* exit=idle | never | <ms> */
@@ -31,7 +32,7 @@ static int parse_exit(const char *v, void *dst)
 	return 0;
 }
 
-static const char *const selftest_names[] = { "smp", 0 };
+static const char *const selftest_names[] = { "smp", "dma", 0 };
 
 /* selftest=name[,name...]: every name must be known, or nothing is taken. */
 static int parse_selftest(const char *v, void *dst)
@@ -60,12 +61,14 @@ static const char *const apic_names[] = { "auto", "xapic", "x2apic", 0 };
 
 static const struct cmdline_opt table[] = {
 	CMDLINE_OPT_FUNC("exit", parse_exit, &options, "idle, never or a number of ms"),
-	CMDLINE_OPT_FUNC("selftest", parse_selftest, &options.selftests, "a list of: smp"),
+	CMDLINE_OPT_FUNC("selftest", parse_selftest, &options.selftests, "a list of: smp, dma"),
 	CMDLINE_OPT_ENUM("fault", options.fault, fault_names),
 	CMDLINE_OPT_U64("tick_hz", options.tick_hz, 1, 10000),
 	CMDLINE_OPT_ENUM("log", options.log_level, log_names),
 	CMDLINE_OPT_ENUM("apic", options.apic, apic_names),
 	CMDLINE_OPT_U64("maxcpus", options.maxcpus, 1, MAX_CPUS),
+	CMDLINE_OPT_U64("iommu_fault_cpu", options.iommu_fault_cpu, 0, MAX_CPUS - 1),
+	CMDLINE_OPT_BOOL("iommu_qi", options.iommu_qi),
 };
 
 unsigned options_parse(const char *cmdline)

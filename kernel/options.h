@@ -2,6 +2,7 @@
 #ifndef COURIER_KERNEL_OPTIONS_H
 #define COURIER_KERNEL_OPTIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "kernel/compiler.h"
 
@@ -9,6 +10,7 @@ enum exit_mode { EXIT_NEVER, EXIT_IDLE, EXIT_AFTER_MS };
 enum fault_kind { FAULT_NONE, FAULT_DE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_STACK };
 
 #define SELFTEST_SMP    BIT(0)
+#define SELFTEST_DMA    BIT(1)
 
 struct options {
 	enum exit_mode exit_mode;
@@ -19,6 +21,8 @@ struct options {
 	unsigned log_level;     /* enum log_level */
 	unsigned apic;          /* enum apic_pref */
 	uint64_t maxcpus;
+	uint64_t iommu_fault_cpu;       /* CPU index that takes VT-d fault events */
+	bool iommu_qi;                  /* queued invalidation where units have it */
 };
 
 extern struct options options;

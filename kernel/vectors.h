@@ -6,6 +6,7 @@
 #define VEC_EXCEPTIONS          32      /* 0-31: architectural exceptions */
 #define VEC_DYNAMIC_FIRST       0x30
 #define VEC_DYNAMIC_LAST        0xdf
+#define VEC_IOMMU_FAULT         0xe0    /* VT-d fault event, on the CPU chosen for it */
 #define VEC_TIMER               0xf0
 #define VEC_IPI_PING            0xf1
 #define VEC_IPI_PONG            0xf2

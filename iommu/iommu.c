@@ -1,0 +1,212 @@
+#include "iommu/iommu.h"
+#include "iommu/domain.h"
+#include "iommu/fault.h"
+#include "iommu/mem.h"
+#include "iommu/qi.h"
+#include "iommu/topology.h"
+#include "iommu/unit.h"
+#include "kernel/error.h"
+#include "kernel/log.h"
+#include "pci/pci.h"
+
+extern char __image_start_phys[], __image_end_phys[];
+
+static struct iommu_topology topo;
+static struct vtd_unit units[IOMMU_MAX_UNITS];
+static bool ready[IOMMU_MAX_UNITS];     /* set up (queue, root table): domains may use it */
+static unsigned n_units;
+static bool enabled;
+
+bool iommu_enabled(void) { return enabled; }
+unsigned iommu_unit_count(void) { return n_units; }
+struct vtd_unit *iommu_unit_at(unsigned i) { return i < n_units ? &units[i] : NULL; }
+
+struct vtd_unit *iommu_unit_for(const struct pci_dev *d)
+{
+	int i = iommu_topology_unit_for(&topo, d->bdf);
+	return i >= 0 && (unsigned)i < n_units && ready[i] ? &units[i] : NULL;
+}
+
+void iommu_protect_early(uint64_t start, uint64_t end)
+{
+	if (iommu_protect(start, end))
+		return;         /* logged */
+}
+
+void iommu_fault_poll(void)
+{
+	for (unsigned i = 0; i < n_units; i++)
+		if (ready[i])
+			vtd_fault_process(&units[i], false);
+}
+
+/* ---- one table depth for every unit ------------------------------------------------------- */
+
+static bool __boot all_have_levels(unsigned levels)
+{
+	for (unsigned i = 0; i < n_units; i++)
+		if (ready[i] && !(units[i].caps.sagaw & BIT(levels - 2)))
+			return false;
+	return true;
+}
+
+/*
+ * The smallest depth every unit supports that covers the IOVA width in use (the DMAR's host
+ * address width, cut to the narrowest MGAW), else the deepest they share. Units that share no
+ * depth with the first are left off. Sets up the domain layer; returns the depth or 0.
+ */
+static unsigned __boot choose_levels(unsigned haw)
+{
+	unsigned width = haw, levels = 0, first = n_units;
+	uint8_t sllps = VTD_SLLPS_2M | VTD_SLLPS_1G;
+	uint32_t dids = UINT32_MAX;
+
+	for (unsigned i = 0; i < n_units; i++)
+		if (ready[i]) {
+			width = MIN(width, units[i].caps.mgaw);
+			first = MIN(first, i);
+		}
+	if (first == n_units)
+		return 0;
+	for (unsigned l = SLPT_MIN_LEVELS; l <= SLPT_MAX_LEVELS; l++) {
+		if (!all_have_levels(l))
+			continue;
+		levels = l;
+		if (vtd_levels_to_agaw(l) >= width)
+			break;
+	}
+	if (!levels) {
+		int l = vtd_agaw_levels(&units[first].caps, width);
+		levels = l > 0 ? (unsigned)l : 0;
+	}
+	for (unsigned i = 0; i < n_units; i++) {
+		if (!ready[i])
+			continue;
+		if (!levels || !(units[i].caps.sagaw & BIT(levels - 2))) {
+			log_err("vt-d unit %u: no %u-level tables like the other units; left off",
+				i, levels);
+			ready[i] = false;
+			continue;
+		}
+		units[i].levels = levels;
+		sllps &= units[i].caps.sllps;
+		dids = MIN(dids, units[i].caps.num_domains);
+		if (!units[i].caps.c)
+			iommu_set_noncoherent();
+	}
+	width = MIN(width, vtd_levels_to_agaw(levels));
+	domain_setup(levels, sllps, dids, width);
+	log_info("iommu: %u-level tables for %u-bit IOVAs, superpages 0x%x, %u domain ids",
+		 levels, width, sllps, dids);
+	return levels;
+}
+
+/* ---- bringing units up -------------------------------------------------------------------- */
+
+/* Queue, root table, caches clean, fault event: everything but translation (6.5.3). */
+static int __boot prepare(struct vtd_unit *u, unsigned fault_cpu, bool use_qi)
+{
+	int err = 0;
+
+	if (u->caps.qi && use_qi)
+		err = vtd_qi_enable(u);
+	else
+		log_info("vt-d unit %u: %s; invalidating through the registers", u->index,
+			 u->caps.qi ? "queued invalidation turned off (iommu_qi=off)" :
+			 "no queued invalidation");
+	if (!err)
+		err = vtd_unit_set_root(u);
+	if (!err)
+		err = vtd_inv_global(u);
+	if (err)
+		return err;
+	if (vtd_fault_setup(u, fault_cpu) && (fault_cpu == 0 || vtd_fault_setup(u, 0)))
+		log_err("vt-d unit %u: no fault event interrupt; faults are seen only when polled",
+			u->index);
+	return 0;
+}
+
+/* Identity-map each RMRR into the domain of each function it names (8.4), creating that
+ * function's domain if it has none yet; the region stays until the function is detached. */
+static void __boot map_rmrrs(void)
+{
+	for (unsigned i = 0; i < topo.n_rmrr; i++) {
+		const struct iommu_rmrr_info *r = &topo.rmrr[i];
+		for (unsigned k = 0; k < r->n; k++) {
+			char s[PCI_BDF_STRLEN];
+			struct pci_dev *dev = pci_find(r->dev[k]);
+			pci_bdf_fmt(s, r->dev[k]);
+			if (!dev || !iommu_unit_for(dev)) {
+				log_info("iommu: RMRR 0x%llx-0x%llx: %s is absent or not translated",
+					 (unsigned long long)r->base, (unsigned long long)r->end, s);
+				continue;
+			}
+			struct domain *d = domain_of(dev);
+			bool fresh = !d;
+			if (fresh && !(d = domain_create()))
+				continue;
+			int err = domain_map(d, r->base, r->base, r->end - r->base,
+					     DMA_READ | DMA_WRITE);
+			if (!err && fresh)
+				err = domain_attach(d, dev);
+			if (err)
+				log_warn("iommu: RMRR 0x%llx-0x%llx for %s: %s",
+					 (unsigned long long)r->base, (unsigned long long)r->end, s,
+					 error_name(err));
+			else
+				log_info("iommu: RMRR 0x%llx-0x%llx identity-mapped for %s in "
+					 "domain %u", (unsigned long long)r->base,
+					 (unsigned long long)r->end, s, domain_id(d));
+		}
+	}
+}
+
+static void __boot setup_units(unsigned fault_cpu, bool use_qi)
+{
+	for (unsigned i = 0; i < topo.n_units; i++) {
+		struct vtd_unit *u = &units[i];
+		n_units = i + 1;
+		if (vtd_unit_init(u, i, &topo.unit[i].drhd) == 0 &&
+		    iommu_protect(u->base, u->base + u->mapped) == 0)
+			ready[i] = true;
+	}
+	if (!choose_levels(topo.haw))
+		return;
+	for (unsigned i = 0; i < n_units; i++)
+		if (ready[i] && prepare(&units[i], fault_cpu, use_qi)) {
+			log_err("vt-d unit %u: set-up failed; translation stays off", i);
+			ready[i] = false;
+		}
+}
+
+int __boot iommu_init(const void *dmar, size_t len, unsigned fault_cpu, bool use_qi)
+{
+	unsigned on = 0;
+
+	if (!dmar) {
+		log_warn("iommu: no DMAR table: DMA remapping stays off");
+		return 0;
+	}
+	int n = iommu_topology_build(dmar, len, &topo);
+	if (n < 0) {
+		if (n == E_NOENT)
+			log_warn("iommu: the DMAR table lists no remapping unit");
+		log_warn("iommu: DMA remapping stays off");
+		return 0;
+	}
+	if (iommu_protect((uint64_t)__image_start_phys, (uint64_t)__image_end_phys))
+		return 0;
+	setup_units(fault_cpu, use_qi);
+	map_rmrrs();
+	for (unsigned i = 0; i < n_units; i++) {
+		struct vtd_unit *u = &units[i];
+		if (ready[i] && vtd_unit_gcmd(u, VTD_GCMD_TE, true) == 0)
+			u->te = true;
+		on += u->te;
+		if (u->regs.base)
+			vtd_unit_report(u);
+	}
+	enabled = on > 0;
+	log_info("iommu: DMA remapping on %u of %u units", on, n_units);
+	return (int)on;
+}

@@ -1,0 +1,1 @@
+UNIT_SRCS_iommu-ranges := iommu/ranges.c
