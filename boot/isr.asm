@@ -3,8 +3,10 @@
 ; only for vectors 8, 10-14, 17, 21, 29 and 30 (SDM vol. 3 6.13); the other stubs push 0 so the
 ; frame has one shape.
 
+%include "frame.inc"
+
 extern trap_entry
-global isr_stub_table
+global isr_stub_table, trap_exit, trap_enter_frame
 
 %define KERNEL_CS 0x08
 
@@ -32,21 +34,7 @@ isr_common:
 	jz .kernel_entry
 	swapgs
 .kernel_entry:
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push rdi
-	push rbp
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_GPRS
 	cld
 	mov rdi, rsp
 	; A frame-pointer link to the interrupted code, so backtraces cross the trap.
@@ -55,27 +43,20 @@ isr_common:
 	mov rbp, rsp
 	call trap_entry
 	add rsp, 16
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rbp
-	pop rdi
-	pop rsi
-	pop rdx
-	pop rcx
-	pop rbx
-	pop rax
+; Restore the frame at RSP and return through it (to ring 3 or to the interrupted kernel code).
+trap_exit:
+	POP_GPRS
 	test qword [rsp + 24], 3
 	jz .kernel_exit
 	swapgs
 .kernel_exit:
 	add rsp, 16
 	iretq
+
+; trap_enter_frame(frame): leave the current stack for the frame's context (entering a guest).
+trap_enter_frame:
+	mov rsp, rdi
+	jmp trap_exit
 
 section .rodata
 align 8

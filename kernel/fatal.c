@@ -58,6 +58,27 @@ static void backtrace(uint64_t rip, uint64_t fp)
 
 #define R(x) (unsigned long long)(x)
 
+void dump_registers(const struct trap_frame *f)
+{
+	uint64_t cr2 = read_cr2();
+
+	log_detail("rip %016llx  cs %04llx  rflags %016llx", R(f->rip), R(f->cs), R(f->rflags));
+	log_detail("rsp %016llx  ss %04llx  cr2 %016llx  cr3 %016llx", R(f->rsp), R(f->ss), R(cr2),
+		R(read_cr3()));
+	log_detail("rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx", R(f->rax), R(f->rbx),
+		R(f->rcx), R(f->rdx));
+	log_detail("rsi %016llx  rdi %016llx  rbp %016llx  r8  %016llx", R(f->rsi), R(f->rdi),
+		R(f->rbp), R(f->r8));
+	log_detail("r9  %016llx  r10 %016llx  r11 %016llx  r12 %016llx", R(f->r9), R(f->r10),
+		R(f->r11), R(f->r12));
+	log_detail("r13 %016llx  r14 %016llx  r15 %016llx", R(f->r13), R(f->r14), R(f->r15));
+	if (f->vector == EXC_PF)
+		log_detail("page fault: %s %s %s %s access at %#llx",
+			   f->error & 1 ? "protection" : "not-present", f->error & 4 ? "user" : "kernel",
+			   f->error & 2 ? "write" : "read", f->error & 16 ? "instruction-fetch" : "data",
+			   R(cr2));
+}
+
 void fatal_exception(struct trap_frame *f)
 {
 	struct percpu *cpu = this_cpu();
@@ -70,20 +91,7 @@ void fatal_exception(struct trap_frame *f)
 		exception_name((unsigned)f->vector), R(f->vector), cpu->index, R(f->error));
 	report("exception cpu=%u vector=%llu name=%s error=%#llx rip=%#llx cr2=%#llx", cpu->index,
 	       R(f->vector), exception_name((unsigned)f->vector), R(f->error), R(f->rip), R(cr2));
-	log_detail("rip %016llx  cs %04llx  rflags %016llx", R(f->rip), R(f->cs), R(f->rflags));
-	log_detail("rsp %016llx  ss %04llx  cr2 %016llx  cr3 %016llx", R(f->rsp), R(f->ss), R(cr2),
-		R(read_cr3()));
-	log_detail("rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx", R(f->rax), R(f->rbx),
-		R(f->rcx), R(f->rdx));
-	log_detail("rsi %016llx  rdi %016llx  rbp %016llx  r8  %016llx", R(f->rsi), R(f->rdi),
-		R(f->rbp), R(f->r8));
-	log_detail("r9  %016llx  r10 %016llx  r11 %016llx  r12 %016llx", R(f->r9), R(f->r10),
-		R(f->r11), R(f->r12));
-	log_detail("r13 %016llx  r14 %016llx  r15 %016llx", R(f->r13), R(f->r14), R(f->r15));
-	if (f->vector == EXC_PF)
-		log_detail("page fault: %s %s %s access at %#llx",
-			f->error & 1 ? "protection" : "not-present", f->error & 2 ? "write" : "read",
-			f->error & 16 ? "instruction-fetch" : "data", R(cr2));
+	dump_registers(f);
 	if (f->vector == EXC_DF)
 		log_detail("double fault: likely a stack overflow into a guard page (cr2 %#llx)", R(cr2));
 	backtrace(f->rip, f->rbp);

@@ -8,6 +8,8 @@
 #include "kernel/cpu.h"
 #include "kernel/error.h"
 #include "kernel/frame.h"
+#include "kernel/guest.h"
+#include "kernel/sched.h"
 #include "kernel/gdt.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
@@ -22,6 +24,7 @@
 #include "kernel/time.h"
 #include "kernel/trap.h"
 #include "kernel/vm.h"
+#include "iommu/iommu.h"
 #include "pci/cfg.h"
 #include "pci/pci.h"
 
@@ -136,6 +139,16 @@ static void __boot pci_setup(void)
 		log_err("pci: enumeration failed: %s", error_name(n));
 }
 
+/* DMA remapping from the DMAR table: after PCI (scopes name bridges) and SMP (the fault event
+ * goes to a chosen CPU). */
+static void __boot iommu_setup(void)
+{
+	const struct acpi_table *t = acpi_find(&acpi, "DMAR", 0);
+
+	iommu_init(t ? phys_to_virt(t->pa) : NULL, t ? t->len : 0,
+		   (unsigned)options.iommu_fault_cpu, options.iommu_qi);
+}
+
 static void force_fault(enum fault_kind kind);
 
 static void __noreturn kmain_on_stack(void)
@@ -168,25 +181,23 @@ static void __noreturn kmain_on_stack(void)
 			report("cpu index=%u apic=%u mode=%s", i, cpu_at(i)->apic_id, apic_mode_name());
 
 	pci_setup();
+	iommu_setup();
+	guests_create(&mb);
 
 	if (options.selftests & SELFTEST_SMP)
 		selftest_smp();
+	if (options.selftests & SELFTEST_DMA)
+		selftest_dma();
 	if (options.fault != FAULT_NONE)
 		force_fault((enum fault_kind)options.fault);
 
-	switch (options.exit_mode) {
-	case EXIT_IDLE:
-		run_end();
-	case EXIT_AFTER_MS:
-		while (time_since_boot_us() < options.exit_ms * 1000)
-			cpu_idle();
-		run_end();
-	case EXIT_NEVER:
-		break;
-	}
-	log_info("boot complete; idle (exit=idle or exit=<ms> ends the run)");
-	for (;;)
-		cpu_idle();
+	guests_start();
+	/* From here the idle loop ends the run: exit=idle once every guest has ended, exit=<ms>
+	 * from the tick. */
+	sched_boot_done();
+	if (options.exit_mode == EXIT_NEVER)
+		log_info("boot complete (exit=idle or exit=<ms> would end the run)");
+	sched_idle();
 }
 
 static void __noreturn run_on_stack(uint64_t top, void (*fn)(void))
@@ -226,6 +237,8 @@ void __noreturn kmain(uint32_t magic, uint32_t info_pa)
 	if (v.err)
 		panic("vm: cannot build the page tables: %s", error_name(v.err));
 	reserve(v.early_start, v.early_end);
+	/* The page tables vm_init built: no device may ever reach them. */
+	iommu_protect_early(v.early_start, v.early_end);
 	if (mm_init(usable, n_usable, reserved, n_reserved) < 0)
 		panic("mm: cannot set up the frame allocator");
 

@@ -16,8 +16,13 @@ struct vector_slot {
 	void *arg;
 };
 
+struct guest;
+
 struct percpu {
 	struct percpu *self;            /* must stay first: this_cpu() reads gs:0 */
+	uint64_t kstack_top;            /* boot/syscall.asm: the stack a hypercall runs on */
+	uint64_t user_rsp;              /* boot/syscall.asm: the guest's RSP during entry */
+	struct guest *current;          /* the guest this CPU runs, NULL when idle */
 	unsigned index;
 	uint32_t apic_id;
 	uint32_t acpi_uid;
@@ -33,6 +38,12 @@ struct percpu {
 	uint64_t gdt[GDT_ENTRIES] __aligned(16);
 	struct tss64 tss __aligned(16);
 };
+
+/* boot/syscall.asm addresses these fields through GS. */
+#define PERCPU_KSTACK_TOP       8
+#define PERCPU_USER_RSP         16
+_Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "asm offset");
+_Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "asm offset");
 
 extern struct percpu percpu_area[MAX_CPUS];
 extern unsigned cpu_count;      /* CPUs started (online or not) */

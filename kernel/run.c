@@ -1,6 +1,7 @@
 #include "kernel/run.h"
 #include "kernel/apic.h"
 #include "kernel/cpu.h"
+#include "kernel/guest.h"
 #include "kernel/io.h"
 #include "kernel/log.h"
 #include "kernel/percpu.h"
@@ -64,6 +65,9 @@ void run_end(void)
 		if (c->online)
 			report("tick cpu=%u ticks=%llu", i, (unsigned long long)c->ticks);
 	}
+	for (unsigned i = 0; i < guest_count; i++)
+		guest_console_flush(&guests[i]);
+	guests_report_stats();
 	leave();
 }
 

@@ -9,6 +9,8 @@
 #include "kernel/percpu.h"
 #include "kernel/pte.h"
 #include "kernel/run.h"
+#include "kernel/sched.h"
+#include "kernel/hypercall.h"
 #include "kernel/string.h"
 #include "kernel/time.h"
 #include "kernel/trap.h"
@@ -55,28 +57,26 @@ static void wake(struct trap_frame *f, void *arg) { }
 void cpu_local_init(void)
 {
 	apic_cpu_init();
+	hypercall_cpu_init();
 	run_install_stop_handler();
 	trap_set_handler(VEC_APIC_ERROR, apic_error, 0);
 	trap_set_handler(VEC_IPI_WAKE, wake, 0);
 	time_start_tick((unsigned)options.tick_hz);
 }
 
-static void __noreturn idle_loop(void)
+/* From the idle loop (kernel/sched.c): run work smp_call() left for this CPU. */
+void smp_poll_calls(void)
 {
 	struct call *c = &calls[this_cpu()->index];
+	void (*fn)(void *) = c->fn;
 
-	for (;;) {
-		irq_disable();
-		void (*fn)(void *) = c->fn;
-		if (fn) {
-			irq_enable();
-			fn(c->arg);
-			c->fn = 0;
-			__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
-			continue;
-		}
-		cpu_idle();
-	}
+	if (!fn)
+		return;
+	irq_enable();
+	fn(c->arg);
+	irq_disable();
+	c->fn = 0;
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
 }
 
 static void __noreturn ap_entry(struct percpu *cpu)
@@ -86,7 +86,7 @@ static void __noreturn ap_entry(struct percpu *cpu)
 	cpu_local_init();
 	cpu->apic_id = apic_id();
 	__atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
-	idle_loop();
+	sched_idle();
 }
 
 static int start_ap(struct percpu *cpu)

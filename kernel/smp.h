@@ -13,6 +13,8 @@ void smp_set_trampoline_page(uint64_t pa);
 unsigned smp_boot(const struct acpi_madt *madt, unsigned maxcpus);
 /* Per-CPU set-up shared by the BSP and the APs once they run on their own stack. */
 void cpu_local_init(void);
+/* Idle CPUs run work left for them by smp_call(). */
+void smp_poll_calls(void);
 /* Run fn on CPU index `cpu` (from its idle loop) and wait until it returns; bounded. */
 int smp_call(unsigned cpu, void (*fn)(void *), void *arg) __must_check;
 

@@ -5,6 +5,7 @@
 #include "kernel/io.h"
 #include "kernel/log.h"
 #include "kernel/percpu.h"
+#include "kernel/sched.h"
 #include "kernel/trap.h"
 #include "kernel/vectors.h"
 
@@ -112,6 +113,14 @@ uint64_t time_since_boot_us(void)
 	return d / tsc_hz * 1000000 + d % tsc_hz * 1000000 / tsc_hz;
 }
 
+uint64_t time_since_boot_ns(void)
+{
+	if (!tsc_hz)
+		return 0;
+	uint64_t d = rdtsc() - tsc_boot;
+	return d / tsc_hz * 1000000000ull + d % tsc_hz * 1000000000ull / tsc_hz;
+}
+
 void time_delay_us(uint64_t us)
 {
 	uint64_t end = rdtsc() + tsc_hz / 1000000 * us + (tsc_hz % 1000000) * us / 1000000;
@@ -122,6 +131,7 @@ void time_delay_us(uint64_t us)
 static void tick(struct trap_frame *frame, void *arg)
 {
 	this_cpu()->ticks++;
+	sched_tick();
 }
 
 void time_start_tick(unsigned hz)

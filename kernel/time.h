@@ -10,6 +10,7 @@ int time_calibrate(void) __must_check;
 /* Every CPU: start the periodic tick at hz interrupts per second. */
 void time_start_tick(unsigned hz);
 uint64_t time_since_boot_us(void);
+uint64_t time_since_boot_ns(void);
 uint64_t time_tsc_hz(void);
 /* Busy-wait; usable with interrupts off. */
 void time_delay_us(uint64_t us);

@@ -2,7 +2,9 @@
 #include "kernel/apic.h"
 #include "kernel/cpu.h"
 #include "kernel/desc.h"
+#include "kernel/guest.h"
 #include "kernel/log.h"
+#include "kernel/sched.h"
 #include "kernel/vectors.h"
 
 extern const uint64_t isr_stub_table[IDT_ENTRIES];
@@ -59,21 +61,27 @@ void trap_entry(struct trap_frame *frame)
 	unsigned v = (unsigned)frame->vector;
 	struct percpu *cpu = this_cpu();
 
+	bool from_guest = frame->cs & SEL_RPL3;
+
 	if (v < VEC_EXCEPTIONS) {
 		/* NMIs are only sent by the hypervisor to stop a CPU (fatal path). */
 		if (v == EXC_NMI && cpu->vectors[v].fn) {
 			cpu->vectors[v].fn(frame, cpu->vectors[v].arg);
 			return;
 		}
-		fatal_exception(frame);
+		if (!from_guest || !cpu->current)
+			fatal_exception(frame);
+		/* A guest's fault stops that guest only. */
+		guest_crash(cpu->current, frame);
+	} else if (v != VEC_SPURIOUS) {         /* no EOI for the spurious vector (SDM 10.9) */
+		apic_eoi();
+		struct vector_slot *s = &cpu->vectors[v];
+		vector_handler_t fn = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
+		if (fn)
+			fn(frame, s->arg);
+		else
+			log_warn("trap: unexpected vector %#x on cpu %u", v, cpu->index);
 	}
-	if (v == VEC_SPURIOUS)
-		return;         /* no EOI for the spurious vector (SDM 10.9) */
-	apic_eoi();
-	struct vector_slot *s = &cpu->vectors[v];
-	vector_handler_t fn = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
-	if (fn)
-		fn(frame, s->arg);
-	else
-		log_warn("trap: unexpected vector %#x on cpu %u", v, cpu->index);
+	if (from_guest)
+		sched_return_to_user(frame);
 }

@@ -33,7 +33,14 @@ void idt_load(void);            /* every CPU */
 void trap_set_handler(unsigned vector, vector_handler_t fn, void *arg);
 const char *exception_name(unsigned vector);
 void trap_entry(struct trap_frame *frame);
+/* Leave the current stack and return through the frame (boot/isr.asm), e.g. into a guest. */
+void __noreturn trap_enter_frame(struct trap_frame *frame);
 
+/* Frames of hypercalls (boot/syscall.asm) carry this in place of a vector. */
+#define VEC_HYPERCALL 0x100
+
+/* The frame's registers (and a page fault's cause) as detail lines of the log. */
+void dump_registers(const struct trap_frame *f);
 /* Report a fatal exception in the hypervisor and end the run (kernel/fatal.c). */
 void __noreturn fatal_exception(struct trap_frame *frame);
 /* End the run after a broken invariant of the hypervisor itself. */

@@ -107,6 +107,21 @@ static int map_image_section(const char *start, const char *end, uint64_t flags)
 		      flags | PTE_G, 0);
 }
 
+static int prealloc_top(uint64_t start, uint64_t end)
+{
+	uint64_t *pml4 = (uint64_t *)kernel_pt.root_pa;     /* identity-mapped until the switch */
+	for (uint64_t va = start; va < end; va += 1ull << PT_SHIFT(3)) {
+		uint64_t *e = &pml4[PT_INDEX(va, 3)];
+		if (pte_present(*e))
+			continue;
+		uint64_t pa = early_alloc_table(0);
+		if (!pa)
+			return E_NOMEM;
+		*e = pte_make(pa, PTE_P | PTE_W);
+	}
+	return 0;
+}
+
 struct vm_init_ret vm_init(const struct vm_boot_params *p)
 {
 	struct vm_init_ret r = { 0 };
@@ -127,6 +142,15 @@ struct vm_init_ret vm_init(const struct vm_boot_params *p)
 	r.err = pt_map(&kernel_pt, DIRECT_BASE, 0, top, PTE_P | PTE_W | PTE_NX | PTE_G,
 		       gbpages ? 2 : 1);
 	if (r.err)
+		return r;
+
+	/*
+	 * Guests' page tables copy the kernel half of the PML4 once, when they are made: every
+	 * kernel region must have its PML4 entries now, so later mappings (MMIO, stacks) that
+	 * only fill lower levels are seen by every address space.
+	 */
+	if ((r.err = prealloc_top(MMIO_BASE, MMIO_BASE + MMIO_SIZE)) ||
+	    (r.err = prealloc_top(STACK_BASE, STACK_BASE + 1)))
 		return r;
 
 	write_cr4(read_cr4() | CR4_PGE);

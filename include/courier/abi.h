@@ -1,0 +1,111 @@
+/*
+ * The guest ABI: hypercall numbers and arguments, error codes, the start-info and shared-info
+ * pages. Shared by the hypervisor and the guests (guests/lib); documented in docs/abi.md.
+ * Plain C types only: this header compiles freestanding on both sides.
+ *
+ * A hypercall is the `syscall` instruction with the number in RAX and up to five arguments in
+ * RDI, RSI, RDX, R10, R8 (RCX and R11 are clobbered by the instruction itself). The result
+ * comes back in RAX: >= 0 on success, a negative COURIER_E* code on failure. Every argument is
+ * validated; a bad one returns an error, never a fault in the hypervisor.
+ */
+#ifndef COURIER_ABI_H
+#define COURIER_ABI_H
+
+#include <stdint.h>
+
+#define COURIER_ABI_VERSION     1
+
+/* ---- hypercall numbers ------------------------------------------------------------------- */
+enum courier_hypercall {
+	HC_CONSOLE_WRITE = 0,   /* (const char *buf, uint64_t len) -> bytes written */
+	HC_YIELD = 1,           /* () -> 0: give the CPU to the next runnable guest */
+	HC_BLOCK = 2,           /* () -> 0: sleep until an unmasked event is pending */
+	HC_EXIT = 3,            /* (int64_t code): never returns */
+	HC_TIME = 4,            /* () -> nanoseconds since the hypervisor booted */
+	HC_UPCALL_SET = 5,      /* (void (*entry)(void), uint64_t stack_top) -> 0 */
+	HC_UPCALL_RETURN = 6,   /* (): resume the context the upcall interrupted */
+	HC_EVT_ALLOC = 7,       /* () -> a new port of this guest */
+	HC_EVT_UNMASK = 8,      /* (port) -> 0: clear the mask bit; upcall if pending */
+	HC_EVT_OFFER = 9,       /* (port, guest id) -> 0: let that guest send to my port */
+	HC_EVT_SEND = 10,       /* (guest id, port) -> 0: mark the port pending in that guest */
+	HC_GUEST_LOOKUP = 11,   /* (const char *name, uint64_t len) -> guest id */
+	HC_DEV_MSG_ALLOC = 12,  /* (bdf, n) -> messages allocated (MSI: power of two; MSI-X: n) */
+	HC_DEV_MSG_BIND = 13,   /* (bdf, msg, guest id, port) -> 0: message msg raises that port */
+	HC_DEV_MSG_UNBIND = 14, /* (bdf, msg) -> 0 */
+	HC_SCHED_MOVE = 15,     /* (guest id or COURIER_SELF, cpu) -> 0 */
+	HC_COUNT
+};
+
+#define COURIER_SELF            ((uint64_t)-1)
+
+/* ---- error codes (the negative of these is returned) ------------------------------------- */
+enum courier_error {
+	COURIER_EINVAL = 1,     /* malformed argument */
+	COURIER_ENOMEM = 2,
+	COURIER_ERANGE = 3,     /* a value or buffer outside what is allowed */
+	COURIER_ENOENT = 4,     /* no such guest, port, device or message */
+	COURIER_EEXIST = 5,
+	COURIER_EBUSY = 7,
+	COURIER_EPERM = 8,      /* not allowed for this guest */
+	COURIER_ENOSYS = 9,     /* no such hypercall */
+	COURIER_EFAULT = 12,    /* a pointer outside the guest's memory */
+};
+
+/* ---- events ------------------------------------------------------------------------------ */
+#define COURIER_EVT_PORTS       256
+#define COURIER_EVT_WORDS       (COURIER_EVT_PORTS / 64)
+
+/* Saved by the hypervisor when it enters the upcall; HC_UPCALL_RETURN resumes it. */
+struct courier_upcall_frame {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+};
+
+/*
+ * The shared-info page, mapped read-write in the guest at start_info.shared_info. The
+ * hypervisor sets pending bits atomically; the guest clears them. An event is delivered when
+ * its pending bit is set and its mask bit clear: a running guest with upcall_mask clear enters
+ * its upcall on the way back to ring 3, a blocked guest wakes.
+ */
+struct courier_shared_info {
+	volatile uint64_t evt_pending[COURIER_EVT_WORDS];
+	volatile uint64_t evt_mask[COURIER_EVT_WORDS];
+	volatile uint8_t upcall_mask;   /* 1: no upcalls (set by the hypervisor on entry) */
+	volatile uint8_t upcall_pending;/* some unmasked port is pending */
+	uint8_t pad[6];
+	struct courier_upcall_frame frame;      /* the interrupted context of the current upcall */
+	volatile uint64_t time_ns;      /* updated on every entry to the guest */
+};
+
+/* ---- start info --------------------------------------------------------------------------- */
+#define COURIER_NAME_MAX        32
+#define COURIER_MAX_DEVS        8
+#define COURIER_MAX_BARS        6
+#define COURIER_CMDLINE_MAX     256
+
+struct courier_dev_info {
+	uint32_t bdf;           /* segment << 16 | bus << 8 | dev << 3 | fn */
+	uint16_t vendor, device;
+	uint32_t msi_max;       /* messages the function can send (MSI or MSI-X) */
+	uint32_t pad;
+	uint64_t bar_va[COURIER_MAX_BARS];      /* where each memory BAR is mapped, 0 if none */
+	uint64_t bar_size[COURIER_MAX_BARS];
+};
+
+/* Read-only page; its address is in RDI at the guest's entry point. */
+struct courier_start_info {
+	uint32_t abi_version;
+	uint32_t guest_id;
+	char name[COURIER_NAME_MAX];
+	uint32_t cpu;           /* where it starts */
+	uint32_t ndevs;
+	uint64_t shared_info;   /* virtual address of the shared-info page */
+	uint64_t heap_start, heap_end;  /* free guest memory for sbrk */
+	uint64_t stack_top;     /* the initial RSP */
+	uint64_t mem_start, mem_end;    /* all of the guest's RAM (guest-virtual = DMA address) */
+	char cmdline[COURIER_CMDLINE_MAX];
+	struct courier_dev_info devs[COURIER_MAX_DEVS];
+};
+
+#endif

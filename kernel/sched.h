@@ -1,0 +1,35 @@
+/*
+ * Scheduling guests: one run queue per CPU, round robin with the local APIC tick as the
+ * preemption clock. The hypervisor has one kernel stack per CPU and no kernel threads: a guest's
+ * whole state while it is off its CPU is its saved user context (struct guest.ctx), so switching
+ * is rewriting the trap frame that the CPU is about to return through.
+ */
+#ifndef COURIER_KERNEL_SCHED_H
+#define COURIER_KERNEL_SCHED_H
+
+#include <stdbool.h>
+#include "kernel/compiler.h"
+
+struct guest;
+struct trap_frame;
+
+/* Put a new guest on its CPU's run queue. */
+void sched_start(struct guest *g);
+/* Make a blocked guest runnable (from any CPU, any context); kicks its CPU. */
+void sched_wake(struct guest *g);
+/* The current guest sleeps until an unmasked event is pending (returns false if one is). */
+bool sched_block(struct guest *g);
+/* Move a guest to another CPU; its pending events go with it. */
+int sched_move(struct guest *g, unsigned cpu) __must_check;
+/* Timer tick on this CPU. */
+void sched_tick(void);
+/* Interrupt the CPU of g so it looks at g again (an upcall to enter, a state change). */
+void sched_kick(struct guest *g);
+/* On every return to ring 3: switch guests if needed, and enter the upcall if events wait. */
+void sched_return_to_user(struct trap_frame *f);
+/* A CPU with nothing to run: enter guests as they become runnable, else halt. */
+void __noreturn sched_idle(void);
+/* Set once the boot CPU has created the guests and run the self-tests. */
+void sched_boot_done(void);
+
+#endif
