@@ -1,0 +1,1 @@
+UNIT_SRCS_elf := kernel/elf.c kernel/fmt.c
