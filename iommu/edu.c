@@ -53,7 +53,8 @@ int edu_dma(struct edu *e, uint64_t bus, uint32_t count, bool to_ram)
 {
 	uint64_t deadline = time_since_boot_us() + EDU_DMA_TIMEOUT_US;
 
-	if (count > EDU_BUF_SIZE)
+	/* QEMU 7.2's range check is off by one: a transfer of the whole buffer aborts it. */
+	if (count >= EDU_BUF_SIZE)
 		return E_RANGE;
 	mmio_write64(e->regs + EDU_REG_DMA_SRC, to_ram ? EDU_BUF_ADDR : bus);
 	mmio_write64(e->regs + EDU_REG_DMA_DST, to_ram ? bus : EDU_BUF_ADDR);

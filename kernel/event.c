@@ -115,6 +115,7 @@ void evt_enter_upcall(struct guest *g, struct trap_frame *f)
 	if (!g->upcall_entry || s->upcall_mask || !evt_deliverable(g))
 		return;
 	save_frame(&s->frame, f);
+	g->in_upcall = true;
 	s->upcall_mask = 1;
 	s->upcall_pending = 1;
 	f->rip = g->upcall_entry;
@@ -126,8 +127,9 @@ int evt_upcall_return(struct guest *g, struct trap_frame *f)
 {
 	struct courier_upcall_frame u = g->shared->frame;   /* one copy: the guest may change it */
 
-	if (u.rip >= USER_VA_END || u.rsp >= USER_VA_END)
+	if (!g->in_upcall || u.rip >= USER_VA_END || u.rsp >= USER_VA_END)
 		return E_INVAL;
+	g->in_upcall = false;
 	f->rax = u.rax; f->rbx = u.rbx; f->rcx = u.rcx; f->rdx = u.rdx;
 	f->rsi = u.rsi; f->rdi = u.rdi; f->rbp = u.rbp; f->rsp = u.rsp;
 	f->r8 = u.r8; f->r9 = u.r9; f->r10 = u.r10; f->r11 = u.r11;

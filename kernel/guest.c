@@ -145,6 +145,9 @@ static uint64_t page_flags(const struct guest *g, uint64_t va, const void *ctx)
 			return PTE_P | ((s->flags & ELF_SEG_W) ? PTE_W : 0) |
 			       ((s->flags & ELF_SEG_X) ? 0 : PTE_NX);
 	}
+	/* An unmapped page between heap and stack: an overflowing stack faults there. */
+	if (va == guest_ram_end(g) - GUEST_STACK_BYTES)
+		return 0;
 	return PTE_P | PTE_W | PTE_NX;     /* heap and stack */
 }
 

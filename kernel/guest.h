@@ -63,6 +63,7 @@ struct guest {
 
 	struct trap_frame ctx;  /* its user context while it is not on a CPU */
 	uint64_t upcall_entry, upcall_stack;
+	bool in_upcall;         /* the hypervisor's own record: the shared page is the guest's */
 
 	struct spinlock lock;   /* ports */
 	struct guest_port ports[COURIER_EVT_PORTS];

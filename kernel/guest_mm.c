@@ -62,7 +62,10 @@ int guest_mm_map_ram(struct guest *g, uint64_t (*flags_for)(const struct guest *
 {
 	for (uint64_t i = 0; i < g->nframes; i++) {
 		uint64_t va = GUEST_RAM_BASE + i * PAGE_SIZE;
-		int err = pt_map(&g->pt, va, g->frames[i], PAGE_SIZE, flags_for(g, va, ctx) | PTE_U, 0);
+		uint64_t flags = flags_for(g, va, ctx);
+		if (!flags)
+			continue;       /* a guard page */
+		int err = pt_map(&g->pt, va, g->frames[i], PAGE_SIZE, flags | PTE_U, 0);
 		if (err)
 			return err;
 	}
