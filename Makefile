@@ -82,16 +82,22 @@ $(BUILD)/host/$(1): tools/$(1).c $$(TOOL_SRCS_$(1)) $$(HOST_HDRS)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
+# ---- guests: newlib, the runtime and the programs (guests/guests.mk) -------------------------
+
+GUEST_ELFS :=
+-include guests/guests.mk
+
 # ---- top-level targets ----------------------------------------------------------------------
 
-.PHONY: all deps hv iso unit tools test run debug bench compile_commands clean FORCE
+.PHONY: all deps hv iso unit tools guests test run debug bench compile_commands clean FORCE
 
-all: hv iso tools unit
+all: hv iso tools unit guests
 
 hv: $(BUILD)/courier.elf
 iso: $(BUILD)/courier.iso
 tools: $(TOOL_BINS)
 unit: $(UNIT_BINS)
+guests: $(GUEST_ELFS)
 
 deps:
 	@scripts/deps
