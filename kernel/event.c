@@ -36,10 +36,7 @@ int evt_raise(struct guest *g, unsigned port)
 	if (g->shared->evt_mask[WORD(port)] & BITMASK(port))
 		return 0;               /* delivered when the guest unmasks it */
 	g->shared->upcall_pending = 1;
-	if (g->state == GUEST_BLOCKED)
-		sched_wake(g);
-	else if (this_cpu()->current != g)
-		sched_kick(g);          /* maybe running elsewhere: enter the upcall there now */
+	sched_wake(g);
 	return 0;
 }
 

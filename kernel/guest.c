@@ -35,28 +35,24 @@ const char *guest_state_name(enum guest_state s)
 	return "unknown";
 }
 
-/* The @guest record on every change a researcher cares about (not every block/wake). */
-static void report_guest(const struct guest *g, const char *reason)
-{
-	report("guest name=%s cpu=%u state=%s reason=%s", g->name[0] ? g->name : "-", g->cpu,
-	       guest_state_name(g->state), reason && reason[0] ? reason : "-");
-}
-
 static void report_guest_state(const struct guest *g, enum guest_state s)
 {
 	report("guest name=%s cpu=%u state=%s reason=-", g->name, g->cpu, guest_state_name(s));
 }
 
+/* The record goes out before the state changes: an idle CPU that sees the last guest end
+ * starts ending the run at once, and the record must already be out by then. */
 void guest_set_state(struct guest *g, enum guest_state s, const char *reason)
 {
-	g->state = s;
 	if (reason) {
 		size_t i = 0;
 		for (; reason[i] && i + 1 < sizeof(g->reason); i++)
 			g->reason[i] = reason[i] == ' ' ? '_' : reason[i];
 		g->reason[i] = 0;
 	}
-	report_guest(g, g->reason);
+	report("guest name=%s cpu=%u state=%s reason=%s", g->name[0] ? g->name : "-", g->cpu,
+	       guest_state_name(s), g->reason[0] ? g->reason : "-");
+	__atomic_store_n(&g->state, s, __ATOMIC_RELEASE);
 }
 
 struct guest *guest_by_id(uint64_t id)
@@ -158,7 +154,8 @@ struct module_args {
 	bool privileged;
 };
 
-static int parse_module_cmdline(const char *cl, struct module_args *a, char *why, size_t n)
+static int parse_module_cmdline(struct guest *g, const char *cl, struct module_args *a,
+				char *why, size_t n)
 {
 	char v[32];
 
@@ -167,6 +164,7 @@ static int parse_module_cmdline(const char *cl, struct module_args *a, char *why
 				    COURIER_NAME_MAX - 1), E_INVAL;
 	if (guest_by_name(a->name, strlen(a->name)))
 		return fmt_snprintf(why, n, "a guest named '%s' exists already", a->name), E_EXIST;
+	memcpy(g->name, a->name, sizeof(g->name));     /* rejected from here on, by this name */
 	a->cpu = 0;
 	if (cmdline_get(cl, "cpu", v, sizeof(v)) >= 0 &&
 	    (cmdline_parse_u64(v, &a->cpu) < 0 || a->cpu >= cpu_count || !cpu_at(a->cpu)->online))
@@ -210,11 +208,10 @@ static int load(struct guest *g, const uint8_t *img, size_t len, const char *cl,
 {
 	struct module_args a;
 	struct elf_image elf;
-	int err = parse_module_cmdline(cl, &a, why, n);
+	int err = parse_module_cmdline(g, cl, &a, why, n);
 
 	if (err)
 		return err;
-	memcpy(g->name, a.name, sizeof(g->name));
 	g->cpu = (unsigned)a.cpu;
 	g->mem_mib = a.mem;
 	g->privileged = a.privileged;

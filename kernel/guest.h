@@ -68,8 +68,13 @@ struct guest {
 	struct spinlock lock;   /* ports */
 	struct guest_port ports[COURIER_EVT_PORTS];
 
+	/* Scheduling (kernel/sched.c). sched_lock orders the guest's state, on_rq and on_cpu; it
+	 * is taken before a run-queue lock, never after. */
+	struct spinlock sched_lock;
 	struct guest *rq_next;  /* run queue of its CPU */
 	bool on_rq;
+	bool on_cpu;            /* some CPU's current guest (running_on) */
+	unsigned running_on;
 	volatile bool need_resched;
 
 	struct pci_dev *devs[COURIER_MAX_DEVS];     /* functions it owns */

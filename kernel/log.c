@@ -19,15 +19,22 @@ void log_percpu_ready(void) { percpu_ready = true; }
 /* A CPU reporting a fatal exception must get its lines out even if a dead CPU holds the lock. */
 #define PANIC_LOCK_SPINS 10000000
 
+static volatile bool console_stealable;
+
+void log_console_stealable(void) { console_stealable = true; }
+
 static void console_line(const char *buf, size_t n)
 {
 	uint64_t f = irq_save();
 	bool locked = true;
 
-	if (percpu_ready && this_cpu()->in_fatal)
+	if ((percpu_ready && this_cpu()->in_fatal) || console_stealable) {
 		locked = spin_lock_bounded(&console_lock, PANIC_LOCK_SPINS);
-	else
+		if (!locked)    /* its holder was stopped, maybe mid-line: start a fresh one */
+			serial_write("\n", 1);
+	} else {
 		spin_lock(&console_lock);
+	}
 	serial_write(buf, n);
 	if (locked)
 		spin_unlock(&console_lock);

@@ -25,6 +25,9 @@ void report(const char *fmt, ...) __printf(1, 2);
 void log_set_level(enum log_level level);
 /* Errors logged so far: the status of the final `@done` record. */
 unsigned log_error_count(void);
+/* From the end of a run on: a CPU stopped while it held the console lock must not silence
+ * the final report, so the lock is taken with a time limit. */
+void log_console_stealable(void);
 /* Called once GS points at the per-CPU area, so lines can name their CPU. */
 void log_percpu_ready(void);
 

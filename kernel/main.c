@@ -25,6 +25,10 @@
 #include "kernel/trap.h"
 #include "kernel/vm.h"
 #include "iommu/iommu.h"
+#include "iommu/ir_ioapic.h"
+#include "iommu/ir_table.h"
+#include "kernel/irq.h"
+#include "msi/msi.h"
 #include "pci/cfg.h"
 #include "pci/pci.h"
 
@@ -149,6 +153,15 @@ static void __boot iommu_setup(void)
 		   (unsigned)options.iommu_fault_cpu, options.iommu_qi);
 }
 
+/* Interrupt remapping on the units iommu_init set up (their queues run), the device vectors
+ * of every CPU online, and the I/O APICs' pins in remappable format. */
+static void __boot ir_setup(void)
+{
+	irq_init();
+	if (ir_init((unsigned)options.ir_entries) > 0)
+		ir_ioapic_init(&madt);
+}
+
 static void force_fault(enum fault_kind kind);
 
 static void __noreturn kmain_on_stack(void)
@@ -182,12 +195,15 @@ static void __noreturn kmain_on_stack(void)
 
 	pci_setup();
 	iommu_setup();
+	ir_setup();
 	guests_create(&mb);
 
 	if (options.selftests & SELFTEST_SMP)
 		selftest_smp();
 	if (options.selftests & SELFTEST_DMA)
 		selftest_dma();
+	if (options.selftests & SELFTEST_MSI)
+		selftest_msi();
 	if (options.fault != FAULT_NONE)
 		force_fault((enum fault_kind)options.fault);
 

@@ -11,6 +11,7 @@ struct options options = {
 	.log_level = LOG_INFO,
 	.maxcpus = MAX_CPUS,
 	.iommu_qi = true,
+	.ir_entries = 256,
 };
 
 /* exit=idle | never | <ms> */
@@ -32,7 +33,7 @@ static int parse_exit(const char *v, void *dst)
 	return 0;
 }
 
-static const char *const selftest_names[] = { "smp", "dma", 0 };
+static const char *const selftest_names[] = { "smp", "dma", "msi", 0 };
 
 /* selftest=name[,name...]: every name must be known, or nothing is taken. */
 static int parse_selftest(const char *v, void *dst)
@@ -61,14 +62,17 @@ static const char *const apic_names[] = { "auto", "xapic", "x2apic", 0 };
 
 static const struct cmdline_opt table[] = {
 	CMDLINE_OPT_FUNC("exit", parse_exit, &options, "idle, never or a number of ms"),
-	CMDLINE_OPT_FUNC("selftest", parse_selftest, &options.selftests, "a list of: smp, dma"),
+	CMDLINE_OPT_FUNC("selftest", parse_selftest, &options.selftests,
+			 "a list of: smp, dma, msi"),
 	CMDLINE_OPT_ENUM("fault", options.fault, fault_names),
 	CMDLINE_OPT_U64("tick_hz", options.tick_hz, 1, 10000),
 	CMDLINE_OPT_ENUM("log", options.log_level, log_names),
 	CMDLINE_OPT_ENUM("apic", options.apic, apic_names),
 	CMDLINE_OPT_U64("maxcpus", options.maxcpus, 1, MAX_CPUS),
+	CMDLINE_OPT_U64("move_ms", options.move_ms, 0, 3600000),
 	CMDLINE_OPT_U64("iommu_fault_cpu", options.iommu_fault_cpu, 0, MAX_CPUS - 1),
 	CMDLINE_OPT_BOOL("iommu_qi", options.iommu_qi),
+	CMDLINE_OPT_U64("ir_entries", options.ir_entries, 2, 65536),
 };
 
 unsigned options_parse(const char *cmdline)

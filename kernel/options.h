@@ -11,6 +11,7 @@ enum fault_kind { FAULT_NONE, FAULT_DE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_STAC
 
 #define SELFTEST_SMP    BIT(0)
 #define SELFTEST_DMA    BIT(1)
+#define SELFTEST_MSI    BIT(2)
 
 struct options {
 	enum exit_mode exit_mode;
@@ -21,8 +22,10 @@ struct options {
 	unsigned log_level;     /* enum log_level */
 	unsigned apic;          /* enum apic_pref */
 	uint64_t maxcpus;
+	uint64_t move_ms;       /* the hypervisor moves every guest to the next CPU this often */
 	uint64_t iommu_fault_cpu;       /* CPU index that takes VT-d fault events */
 	bool iommu_qi;                  /* queued invalidation where units have it */
+	uint64_t ir_entries;            /* interrupt-remapping table entries per unit */
 };
 
 extern struct options options;

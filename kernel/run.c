@@ -57,6 +57,7 @@ void run_end(void)
 	irq_disable();
 	if (__atomic_exchange_n(&ending, true, __ATOMIC_ACQ_REL))
 		cpu_halt_forever();     /* another CPU is ending the run */
+	log_console_stealable();
 	unsigned lost = stop_others();
 	if (lost)
 		log_err("run: %u CPUs did not stop", lost);
@@ -76,6 +77,7 @@ void run_abort(void)
 	irq_disable();
 	if (__atomic_exchange_n(&ending, true, __ATOMIC_ACQ_REL))
 		cpu_halt_forever();
+	log_console_stealable();
 	stop_others();
 	leave();
 }

@@ -5,6 +5,7 @@
 #include "kernel/event.h"
 #include "kernel/guest.h"
 #include "kernel/log.h"
+#include "kernel/smp.h"
 #include "kernel/options.h"
 #include "kernel/percpu.h"
 #include "kernel/run.h"
@@ -50,7 +51,8 @@ static struct guest *rq_pop(struct runqueue *rq)
 	return g;
 }
 
-static void rq_remove(struct runqueue *rq, struct guest *g)
+/* False when g is not there (a CPU popped it a moment ago to run it). */
+static bool rq_remove(struct runqueue *rq, struct guest *g)
 {
 	struct guest **pp = &rq->head, *prev = 0;
 	for (; *pp; prev = *pp, pp = &(*pp)->rq_next) {
@@ -59,9 +61,10 @@ static void rq_remove(struct runqueue *rq, struct guest *g)
 			if (rq->tail == g)
 				rq->tail = prev;
 			g->on_rq = false;
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 static void ipi(unsigned cpu)
@@ -72,54 +75,65 @@ static void ipi(unsigned cpu)
 
 void sched_kick(struct guest *g)
 {
-	ipi(g->cpu);
+	unsigned cpu = g->on_cpu ? g->running_on : g->cpu;
+	ipi(cpu);
+}
+
+/* Caller holds g->sched_lock: put g on the queue of its CPU. */
+static void enqueue(struct guest *g)
+{
+	struct runqueue *rq = &rqs[g->cpu];
+	spin_lock(&rq->lock);
+	rq_push(rq, g);
+	spin_unlock(&rq->lock);
 }
 
 void sched_start(struct guest *g)
 {
-	struct runqueue *rq = &rqs[g->cpu];
-	uint64_t f = spin_lock_irqsave(&rq->lock);
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
 	g->state = GUEST_RUNNING;
-	rq_push(rq, g);
-	spin_unlock_irqrestore(&rq->lock, f);
+	enqueue(g);
+	spin_unlock_irqrestore(&g->sched_lock, f);
 	ipi(g->cpu);
 }
 
+/*
+ * A woken guest may still be some CPU's current one, between deciding to block and switching
+ * away: then it is only marked runnable, and that CPU requeues it when it switches away
+ * (switch_away decides under the same lock). Putting it on a queue here as well would put it
+ * there twice.
+ */
 void sched_wake(struct guest *g)
 {
-	for (;;) {
-		unsigned cpu = __atomic_load_n(&g->cpu, __ATOMIC_ACQUIRE);
-		struct runqueue *rq = &rqs[cpu];
-		uint64_t f = spin_lock_irqsave(&rq->lock);
-		if (g->cpu != cpu) {            /* moved meanwhile: its new queue decides */
-			spin_unlock_irqrestore(&rq->lock, f);
-			continue;
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
+	int kick = -1;
+
+	if (g->state == GUEST_BLOCKED) {
+		g->state = GUEST_RUNNING;
+		if (!g->on_cpu) {
+			enqueue(g);
+			kick = (int)g->cpu;
 		}
-		bool woke = g->state == GUEST_BLOCKED;
-		if (woke) {
-			g->state = GUEST_RUNNING;
-			rq_push(rq, g);
-		}
-		spin_unlock_irqrestore(&rq->lock, f);
-		if (woke)
-			ipi(cpu);
-		return;
+	} else if (g->on_cpu) {
+		kick = (int)g->running_on;      /* running: enter its upcall there now */
 	}
+	spin_unlock_irqrestore(&g->sched_lock, f);
+	if (kick >= 0)
+		ipi((unsigned)kick);
 }
 
 /*
- * The sender of an event sets the pending bit before it takes this lock; the blocker looks
- * at the pending bits under it. So either the blocker sees the event, or the sender sees the
+ * The sender of an event sets the pending bit before it takes g's lock; the blocker looks at
+ * the pending bits under it. So either the blocker sees the event, or the sender sees the
  * guest blocked and wakes it: no wake-up is lost.
  */
 bool sched_block(struct guest *g)
 {
-	struct runqueue *rq = &rqs[g->cpu];
-	uint64_t f = spin_lock_irqsave(&rq->lock);
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
 	bool block = !evt_deliverable(g);
 	if (block)
 		g->state = GUEST_BLOCKED;
-	spin_unlock_irqrestore(&rq->lock, f);
+	spin_unlock_irqrestore(&g->sched_lock, f);
 	return block;
 }
 
@@ -127,33 +141,65 @@ int sched_move(struct guest *g, unsigned cpu)
 {
 	if (cpu >= cpu_count || !cpu_at(cpu)->online)
 		return E_INVAL;
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
 	unsigned from = g->cpu;
-	if (from == cpu)
-		return 0;
-	/* Both queues, in index order so two moves cannot deadlock. */
-	struct runqueue *a = &rqs[MIN(from, cpu)], *b = &rqs[MAX(from, cpu)];
-	uint64_t f = spin_lock_irqsave(&a->lock);
-	spin_lock(&b->lock);
-	bool running_now = false;
-	for (unsigned i = 0; i < cpu_count; i++)
-		if (cpu_at(i)->current == g)
-			running_now = true;
-	if (g->on_rq) {
-		rq_remove(&rqs[from], g);
-		__atomic_store_n(&g->cpu, cpu, __ATOMIC_RELEASE);
-		rq_push(&rqs[cpu], g);
-	} else {
-		/* Blocked, or on its CPU right now: that CPU moves it when it switches away. */
-		__atomic_store_n(&g->cpu, cpu, __ATOMIC_RELEASE);
+	bool kick = false;
+
+	if (from != cpu) {
+		/* on_rq is cleared by a CPU popping g under the queue's lock only: look again
+		 * under that lock, or g could end up queued while that CPU runs it. */
+		struct runqueue *rq = &rqs[from];
+		spin_lock(&rq->lock);
+		bool queued = g->on_rq && rq_remove(rq, g);
+		spin_unlock(&rq->lock);
+		if (queued) {
+			g->cpu = cpu;
+			enqueue(g);
+		} else {
+			/* Blocked (it wakes on its new CPU), or running: its CPU moves it when it
+			 * switches away, which need_resched makes soon. */
+			g->cpu = cpu;
+			if (g->on_cpu) {
+				g->need_resched = true;
+				kick = true;
+			}
+		}
 	}
-	spin_unlock(&b->lock);
-	spin_unlock_irqrestore(&a->lock, f);
-	if (running_now) {
-		g->need_resched = true;
-		ipi(from);
-	}
+	unsigned running_on = g->running_on;
+	spin_unlock_irqrestore(&g->sched_lock, f);
+	if (kick)
+		ipi(running_on);
 	ipi(cpu);
 	return 0;
+}
+
+/*
+ * move_ms=<n>: every n ms the boot CPU moves each live guest to the next online CPU, the way
+ * a load balancer would; experiments on guests that move (their events, and later their
+ * device messages, must follow them) need no cooperation from the guests.
+ */
+static void move_all(void)
+{
+	static uint64_t next_us;
+	uint64_t now = time_since_boot_us();
+
+	if (!next_us)
+		next_us = now + options.move_ms * 1000;
+	if (now < next_us)
+		return;
+	next_us = now + options.move_ms * 1000;
+	for (unsigned i = 0; i < guest_count; i++) {
+		struct guest *g = &guests[i];
+		if (g->state != GUEST_RUNNING && g->state != GUEST_BLOCKED)
+			continue;
+		unsigned to = g->cpu;
+		do
+			to = (to + 1) % cpu_count;
+		while (!cpu_at(to)->online);
+		if (to != g->cpu && sched_move(g, to) == 0)
+			report("guest name=%s cpu=%u state=%s reason=moved", g->name, to,
+			       guest_state_name(g->state));
+	}
 }
 
 void sched_tick(void)
@@ -161,6 +207,8 @@ void sched_tick(void)
 	struct percpu *c = this_cpu();
 	struct guest *g = c->current;
 
+	if (options.move_ms && boot_done && c->index == 0)
+		move_all();
 	if (options.exit_mode == EXIT_AFTER_MS && boot_done &&
 	    time_since_boot_us() >= options.exit_ms * 1000)
 		run_end();
@@ -181,31 +229,35 @@ static void switch_away(struct percpu *c, struct trap_frame *f)
 	struct guest *g = c->current;
 	struct runqueue *rq = &rqs[c->index];
 
-	uint64_t fl = spin_lock_irqsave(&rq->lock);
 	if (g) {
+		uint64_t fl = spin_lock_irqsave(&g->sched_lock);
 		account(g);
 		g->ctx = *f;
 		g->need_resched = false;
+		g->on_cpu = false;
 		c->current = 0;
-		if (g->state == GUEST_RUNNING) {
-			if (g->cpu == c->index) {
-				rq_push(rq, g);
-			} else {        /* moved while it ran here */
-				struct runqueue *to = &rqs[g->cpu];
-				spin_lock(&to->lock);
-				rq_push(to, g);
-				spin_unlock(&to->lock);
-				ipi(g->cpu);
-			}
-		}
+		bool requeue = g->state == GUEST_RUNNING;
+		if (requeue)
+			enqueue(g);     /* on its own CPU's queue: where a move sent it */
+		unsigned cpu = g->cpu;
+		spin_unlock_irqrestore(&g->sched_lock, fl);
+		if (requeue && cpu != c->index)
+			ipi(cpu);
 	}
+
+	uint64_t fl = spin_lock_irqsave(&rq->lock);
 	struct guest *next = rq_pop(rq);
 	spin_unlock_irqrestore(&rq->lock, fl);
-
 	if (!next) {
 		write_cr3(vm_kernel_root());
 		sched_idle();
 	}
+	fl = spin_lock_irqsave(&next->sched_lock);
+	next->on_cpu = true;
+	next->running_on = c->index;
+	if (next->cpu != c->index)      /* moved between leaving the queue and now */
+		next->need_resched = true;
+	spin_unlock_irqrestore(&next->sched_lock, fl);
 	c->current = next;
 	next->last_start_us = time_since_boot_us();
 	*f = next->ctx;

@@ -15,7 +15,11 @@ struct trap_frame;
 
 /* Put a new guest on its CPU's run queue. */
 void sched_start(struct guest *g);
-/* Make a blocked guest runnable (from any CPU, any context); kicks its CPU. */
+/*
+ * After raising an event for g (from any CPU, any context): a blocked g becomes runnable, a
+ * running one is interrupted so it enters its upcall. Decided under g's scheduling lock, which
+ * the blocker also holds while it looks at the pending bits, so no event is missed.
+ */
 void sched_wake(struct guest *g);
 /* The current guest sleeps until an unmasked event is pending (returns false if one is). */
 bool sched_block(struct guest *g);

@@ -75,6 +75,33 @@ static uint64_t tsc_from_pit(void)
 	return best * (1000 / CAL_MS);
 }
 
+/*
+ * The APIC timer against the TSC. Each round reads the counter and the TSC back to back at
+ * both ends, so only those two short windows can be stretched by a preempted virtual CPU (a
+ * busy host under TCG stalls a vCPU for many milliseconds); the median of the rounds discards
+ * a round that was stretched anyway.
+ */
+static uint64_t apic_timer_measure(void)
+{
+	uint64_t hz[CAL_ROUNDS];
+
+	apic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
+	for (int i = 0; i < CAL_ROUNDS; i++) {
+		apic_write(APIC_TIMER_INIT, 0xffffffff);
+		uint32_t c0 = apic_read(APIC_TIMER_CUR);
+		uint64_t t0 = rdtsc();
+		time_delay_us(CAL_MS * 1000);
+		uint32_t c1 = apic_read(APIC_TIMER_CUR);
+		uint64_t t1 = rdtsc();
+		hz[i] = t1 > t0 ? (uint64_t)(c0 - c1) * tsc_hz / (t1 - t0) : 0;
+	}
+	apic_write(APIC_TIMER_INIT, 0);
+	/* Median of three. */
+	uint64_t a = hz[0], b = hz[1], c = hz[2];
+	return MAX(MIN(a, b), MIN(MAX(a, b), c));
+}
+
 int time_calibrate(void)
 {
 	tsc_boot = rdtsc();
@@ -87,14 +114,7 @@ int time_calibrate(void)
 		return E_NOSYS;
 	}
 
-	/* The APIC timer against the TSC: count down from the top for CAL_MS. */
-	apic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
-	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
-	apic_write(APIC_TIMER_INIT, 0xffffffff);
-	time_delay_us(CAL_MS * 1000);
-	uint32_t left = apic_read(APIC_TIMER_CUR);
-	apic_write(APIC_TIMER_INIT, 0);
-	apic_timer_hz = (uint64_t)(0xffffffffu - left) * (1000 / CAL_MS);
+	apic_timer_hz = apic_timer_measure();
 	if (!apic_timer_hz) {
 		log_err("time: the local APIC timer does not count");
 		return E_NOSYS;

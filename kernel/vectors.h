@@ -4,6 +4,9 @@
 #define COURIER_KERNEL_VECTORS_H
 
 #define VEC_EXCEPTIONS          32      /* 0-31: architectural exceptions */
+/* The lowest-priority vector: kernel/irq.c frees a device vector from it once every interrupt
+ * that could still be pending on that vector has been taken. */
+#define VEC_IRQ_DRAIN           0x2f
 #define VEC_DYNAMIC_FIRST       0x30
 #define VEC_DYNAMIC_LAST        0xdf
 #define VEC_IOMMU_FAULT         0xe0    /* VT-d fault event, on the CPU chosen for it */
