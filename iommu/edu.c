@@ -8,6 +8,8 @@
 /* QEMU hw/misc/edu.c: the register block in BAR0. */
 #define EDU_REG_ID              0x00
 #define EDU_REG_LIVENESS        0x04    /* reads back the complement of what was written */
+#define EDU_REG_IRQ_RAISE       0x60
+#define EDU_REG_IRQ_ACK         0x64
 #define EDU_REG_DMA_SRC         0x80    /* 64-bit */
 #define EDU_REG_DMA_DST         0x88
 #define EDU_REG_DMA_COUNT       0x90
@@ -70,4 +72,14 @@ int edu_dma(struct edu *e, uint64_t bus, uint32_t count, bool to_ram)
 		time_delay_us(1000);
 	}
 	return 0;
+}
+
+void edu_irq_raise(struct edu *e, uint32_t v)
+{
+	mmio_write32(e->regs + EDU_REG_IRQ_RAISE, v);
+}
+
+void edu_irq_ack(struct edu *e, uint32_t v)
+{
+	mmio_write32(e->regs + EDU_REG_IRQ_ACK, v);
 }

@@ -33,4 +33,9 @@ int edu_open(struct edu *e, struct pci_dev *d) __must_check;
  * IOMMU blocks still completes from the device's view). E_TIMEOUT. */
 int edu_dma(struct edu *e, uint64_t bus, uint32_t count, bool to_ram) __must_check;
 
+/* Raise the MSI (BAR0 0x60: irq status |= v, a message for every write with MSI on) and
+ * acknowledge it (0x64: irq status &= ~v). v non-zero. */
+void edu_irq_raise(struct edu *e, uint32_t v);
+void edu_irq_ack(struct edu *e, uint32_t v);
+
 #endif

@@ -27,6 +27,17 @@ struct vtd_unit *iommu_unit_for(const struct pci_dev *d)
 	return i >= 0 && (unsigned)i < n_units && ready[i] ? &units[i] : NULL;
 }
 
+int iommu_ioapic_unit(uint8_t id, uint16_t *sid)
+{
+	for (unsigned i = 0; i < topo.n_units && i < n_units; i++)
+		for (unsigned k = 0; k < topo.unit[i].n_ioapic; k++)
+			if (topo.unit[i].ioapic[k].id == id) {
+				*sid = topo.unit[i].ioapic[k].sid;
+				return (int)i;
+			}
+	return E_NOENT;
+}
+
 void iommu_protect_early(uint64_t start, uint64_t end)
 {
 	if (iommu_protect(start, end))

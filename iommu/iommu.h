@@ -33,6 +33,9 @@ struct vtd_unit *iommu_unit_at(unsigned i);
 /* The unit translating a function's DMA (explicit scope first, INCLUDE_PCI_ALL last); NULL
  * when none covers it or that unit is off. */
 struct vtd_unit *iommu_unit_for(const struct pci_dev *d);
+/* The unit an I/O APIC (MADT id) sits under and the requester id of its interrupts, from the
+ * DMAR's IOAPIC device scopes: the unit index, or E_NOENT when no DRHD names it. */
+int iommu_ioapic_unit(uint8_t id, uint16_t *sid);
 /* Handle faults recorded on every unit now, without waiting for the interrupt. */
 void iommu_fault_poll(void);
 

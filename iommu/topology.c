@@ -31,6 +31,10 @@ static void add_scope(struct iommu_drhd_info *u, const struct dmar_scope *sc)
 
 	if (sc->type != DMAR_SCOPE_ENDPOINT && sc->type != DMAR_SCOPE_BRIDGE) {
 		u->other++;
+		if (sc->type == DMAR_SCOPE_IOAPIC && u->n_ioapic < IOMMU_IOAPIC_MAX &&
+		    iommu_scope_path(u->drhd.segment, sc, &e.bdf) == 0)
+			u->ioapic[u->n_ioapic++] = (struct iommu_ioapic_ent){
+				.id = sc->enum_id, .sid = pci_bdf_rid(e.bdf) };
 		return;
 	}
 	if (iommu_scope_path(u->drhd.segment, sc, &e.bdf) < 0) {

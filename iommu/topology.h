@@ -24,6 +24,7 @@
 #define IOMMU_SCOPE_MAX         64      /* PCI scope entries kept per DRHD */
 #define IOMMU_MAX_RMRR          16
 #define IOMMU_RMRR_DEVS         8       /* functions kept per RMRR */
+#define IOMMU_IOAPIC_MAX        8       /* I/O APIC scopes kept per DRHD */
 
 enum iommu_scope_kind {
 	IOMMU_SCOPE_DEV,        /* one function */
@@ -36,12 +37,20 @@ struct iommu_scope_ent {
 	uint8_t sec, sub;       /* IOMMU_SCOPE_BRIDGE: the bus range below the bridge */
 };
 
+/* An I/O APIC under a unit: its interrupt requests carry requester id sid (8.3.1.1). */
+struct iommu_ioapic_ent {
+	uint8_t id;                             /* the MADT's I/O APIC id */
+	uint16_t sid;
+};
+
 struct iommu_drhd_info {
 	struct dmar_drhd drhd;
 	unsigned n;                             /* resolved PCI scope entries */
 	struct iommu_scope_ent ent[IOMMU_SCOPE_MAX];
 	unsigned unresolved;                    /* PCI scopes whose path led nowhere */
 	unsigned other;                         /* IOAPIC, HPET and ACPI scopes (not DMA) */
+	unsigned n_ioapic;                      /* the IOAPIC ones among them */
+	struct iommu_ioapic_ent ioapic[IOMMU_IOAPIC_MAX];
 };
 
 struct iommu_rmrr_info {

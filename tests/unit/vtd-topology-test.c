@@ -211,6 +211,10 @@ static void resolves_units(void **state)
 	assert_true(pci_bdf_eq(topo.unit[0].ent[1].bdf, B(2, 5, 0)));
 	assert_int_equal(topo.unit[0].unresolved, 1);
 	assert_int_equal(topo.unit[0].other, 1);
+	/* The IOAPIC scope: its interrupts carry requester id f0:1f.0. */
+	assert_int_equal(topo.unit[0].n_ioapic, 1);
+	assert_int_equal(topo.unit[0].ioapic[0].id, 2);
+	assert_int_equal(topo.unit[0].ioapic[0].sid, 0xf0f8);
 	assert_true(fake_log_contains("hop 0, 0000:00:07.0, is not present"));
 	assert_int_equal(topo.unit[1].n, 1);
 	assert_int_equal(topo.unit[1].ent[0].kind, IOMMU_SCOPE_BRIDGE);

@@ -1,0 +1,66 @@
+/*
+ * Interrupt remapping at run time (VT-d spec 5.1, 9.10): one interrupt-remapping table per
+ * unit, its entries allocated in naturally aligned blocks (iommu/irte_alloc.h) and written in
+ * the order iommu/irte.h plans, each write followed by an interrupt-entry-cache invalidation
+ * and a wait (6.5.2.7-8).
+ *
+ * Enabling (ir_init, after iommu_init so that the units' invalidation queues run): table
+ * zeroed, IRTA (base, size, EIME), GCMD.SIRTP, a global IEC invalidation, GCMD.IRE; CFI stays
+ * clear, so compatibility-format interrupts are blocked (5.1.2). EIME (32-bit x2APIC
+ * destinations) only when the unit has ECAP.EIM and the local APICs run in x2APIC mode.
+ * Every write of entries prints an `@irte` record; every table an `@irtable` record.
+ */
+#ifndef COURIER_IOMMU_IR_TABLE_H
+#define COURIER_IOMMU_IR_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "kernel/compiler.h"
+#include "kernel/spinlock.h"
+#include "iommu/irte.h"
+#include "iommu/irte_alloc.h"
+
+struct pci_dev;
+struct vtd_unit;
+
+#define IR_ENTRIES_DEFAULT      256u
+
+struct ir_table {
+	struct vtd_unit *u;
+	volatile struct vtd_irte *e;    /* the table the unit reads */
+	uint64_t pa;
+	unsigned entries;
+	bool eim;                       /* IRTA.EIME: destinations are x2APIC ids */
+	bool on;                        /* GSTS.IRES */
+	struct spinlock lock;           /* the allocator */
+	struct irte_alloc alloc;
+	uint64_t bits[IRTE_ALLOC_WORDS(IRTE_ALLOC_MAX)];
+};
+
+/* Boot, after iommu_init: a table of `entries` (a power of two, 2..65536) on every unit that
+ * has interrupt remapping and an invalidation queue. Returns the number of units with it on. */
+int ir_init(unsigned entries);
+bool ir_enabled(void);
+/* The table of the unit that remaps d's messages; NULL when that unit has none. */
+struct ir_table *ir_table_for(const struct pci_dev *d);
+struct ir_table *ir_table_at(unsigned unit);
+
+/* A naturally aligned block of irte_block_size(n) entries: its first index, or E_NOMEM. */
+int ir_alloc(struct ir_table *t, unsigned n) __must_check;
+/* Make the block's entries not present (one invalidation) and free them. */
+int ir_free(struct ir_table *t, unsigned index, unsigned n);
+
+struct vtd_irte ir_read(const struct ir_table *t, unsigned index);
+/*
+ * Write one entry in the planned order, then invalidate its interrupt-entry-cache entry and
+ * wait: when this returns 0, hardware uses the new entry for every later request and has
+ * delivered every request it remapped with the old one (6.5.2.7 interrupt draining). The
+ * caller owns the index (no two writers of one entry at once).
+ */
+int ir_write(struct ir_table *t, unsigned index, struct vtd_irte e) __must_check;
+/* Write n entries from index (n a power of two, index aligned to n), then one masked
+ * invalidation (IM = log2 n, split where ECAP.MHMV is smaller) and one wait. */
+int ir_write_block(struct ir_table *t, unsigned index, unsigned n, const struct vtd_irte *e)
+	__must_check;
+
+#endif

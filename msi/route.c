@@ -1,0 +1,198 @@
+#include "msi/route.h"
+#include "iommu/ir_table.h"
+#include "iommu/unit.h"
+#include "kernel/error.h"
+#include "kernel/irq.h"
+#include "kernel/log.h"
+#include "kernel/percpu.h"
+#include "kernel/spinlock.h"
+#include "msi/msi.h"
+#include "pci/pci.h"
+
+static struct route routes[ROUTE_MAX];
+static struct spinlock lock;
+
+static void report_route(const struct route *r)
+{
+	char s[PCI_BDF_STRLEN];
+
+	pci_bdf_fmt(s, r->md->dev->bdf);
+	if (!r->used) {
+		report("route dev=%s msg=%u irte=%u cpu=- apic=- vector=- unit=%u", s, r->msg,
+		       r->irte, r->md->ir->u->index);
+		return;
+	}
+	report("route dev=%s msg=%u irte=%u cpu=%u apic=%u vector=0x%02x unit=%u", s, r->msg,
+	       r->irte, r->cpu, cpu_at(r->cpu)->apic_id, r->vector, r->md->ir->u->index);
+}
+
+/* The interrupt: whatever vector of the route it came on, the route's handler. */
+static void route_irq(struct trap_frame *f, void *arg)
+{
+	struct route *r = arg;
+	r->fn(r, r->arg);
+}
+
+/* Runs on the CPU that gave the vector back, once no interrupt on it can come. */
+static void drained(void *arg)
+{
+	struct route *r = arg;
+
+	if (__atomic_sub_fetch(&r->drains, 1, __ATOMIC_ACQ_REL) == 0)
+		__atomic_store_n(&r->prev_cpu, ROUTE_NO_CPU, __ATOMIC_RELEASE);
+}
+
+bool route_settled(const struct route *r)
+{
+	return __atomic_load_n(&r->drains, __ATOMIC_ACQUIRE) == 0;
+}
+
+static bool cpu_ok(unsigned cpu)
+{
+	return cpu < cpu_count && cpu_at(cpu)->online;
+}
+
+static struct vtd_irte_ret entry(const struct route *r, unsigned cpu, unsigned vector)
+{
+	struct vtd_irte_fields f = {
+		.present = true, .dlm = VTD_DLM_FIXED, .vector = (uint8_t)vector,
+		.dst = cpu_at(cpu)->apic_id, .svt = r->md->src.svt, .sq = r->md->src.sq,
+		.sid = r->md->src.sid,
+	};
+	return vtd_irte_encode(&f, r->md->ir->eim);
+}
+
+struct route *route_find(const struct pci_dev *d, unsigned msg)
+{
+	for (unsigned i = 0; i < ROUTE_MAX; i++)
+		if (routes[i].used && routes[i].md->dev == d && routes[i].msg == msg)
+			return &routes[i];
+	return 0;
+}
+
+static struct route *slot(void)
+{
+	for (unsigned i = 0; i < ROUTE_MAX; i++)
+		if (!routes[i].used && route_settled(&routes[i]))
+			return &routes[i];
+	return 0;
+}
+
+static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_handler_t fn,
+			 void *arg, struct route **out)
+{
+	if (route_find(md->dev, msg))
+		return E_BUSY;
+	struct route *r = slot();
+	if (!r)
+		return E_NOMEM;
+	*r = (struct route){ .md = md, .msg = msg, .irte = md->irte + msg, .cpu = cpu,
+			     .prev_cpu = ROUTE_NO_CPU, .fn = fn, .arg = arg };
+	int v = irq_vector_alloc(cpu, route_irq, r);
+	if (v < 0)
+		return v;
+	r->vector = (unsigned)v;
+	struct vtd_irte_ret e = entry(r, cpu, r->vector);
+	int err = e.err ? e.err : ir_write(md->ir, r->irte, e.e);
+	if (err) {
+		/* The entry may be in use (a failed invalidation): keep the vector's handler. */
+		r->drains = 1;
+		if (irq_vector_release(cpu, r->vector, drained))
+			log_err("route: vector %#x of cpu %u stays allocated", r->vector, cpu);
+		return err;
+	}
+	r->used = true;
+	*out = r;
+	return 0;
+}
+
+struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, route_handler_t fn,
+			      void *arg)
+{
+	struct msi_dev *md = msi_dev_of(d);
+	struct route *r = 0;
+	char s[PCI_BDF_STRLEN];
+
+	pci_bdf_fmt(s, d->bdf);
+	if (!md)
+		return (struct route_ret){ .err = E_NOENT };
+	if (msg >= md->n || !cpu_ok(cpu) || !fn)
+		return (struct route_ret){ .err = E_RANGE };
+	uint64_t f = spin_lock_irqsave(&lock);
+	int err = create_locked(md, msg, cpu, fn, arg, &r);
+	if (!err)
+		report_route(r);
+	spin_unlock_irqrestore(&lock, f);
+	if (err) {
+		log_warn("route %s message %u: not created: %s", s, msg, error_name(err));
+		return (struct route_ret){ .err = err };
+	}
+	msi_mask(md, msg, false);
+	return (struct route_ret){ .r = r };
+}
+
+static int retarget_locked(struct route *r, unsigned cpu)
+{
+	int v = irq_vector_alloc(cpu, route_irq, r);
+	if (v < 0)
+		return v;
+	struct vtd_irte_ret e = entry(r, cpu, (unsigned)v);
+	if (e.err) {
+		/* Nothing names the new vector yet: give it back. */
+		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+		if (irq_vector_release(cpu, (unsigned)v, drained))
+			log_err("route: vector %#x of cpu %u stays allocated", v, cpu);
+		return e.err;
+	}
+	unsigned old_cpu = r->cpu, old_vector = r->vector;
+	__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+	r->prev_cpu = (int)old_cpu;
+	r->prev_vector = old_vector;
+	r->cpu = cpu;
+	r->vector = (unsigned)v;
+	/* Only the low half changes: one 64-bit store (iommu/irte.h), then IEC + wait. */
+	int err = ir_write(r->md->ir, r->irte, e.e);
+	r->moves++;
+	report_route(r);
+	if (err) {
+		/* The unit may use either entry: both vectors stay routed to the handler. */
+		log_err("route: IRTE %u not invalidated; vector %#x of cpu %u stays allocated",
+			r->irte, old_vector, old_cpu);
+		return err;
+	}
+	return irq_vector_release(old_cpu, old_vector, drained);
+}
+
+int route_retarget(struct route *r, unsigned cpu)
+{
+	if (!cpu_ok(cpu))
+		return E_RANGE;
+	uint64_t f = spin_lock_irqsave(&lock);
+	int err = r->used ? retarget_locked(r, cpu) : E_NOENT;
+	spin_unlock_irqrestore(&lock, f);
+	return err;
+}
+
+int route_destroy(struct route *r)
+{
+	uint64_t f = spin_lock_irqsave(&lock);
+
+	if (!r->used) {
+		spin_unlock_irqrestore(&lock, f);
+		return E_NOENT;
+	}
+	msi_mask(r->md, r->msg, true);
+	int err = ir_write(r->md->ir, r->irte, (struct vtd_irte){ 0, 0 });
+	r->used = false;
+	report_route(r);
+	if (!err) {
+		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+		r->prev_cpu = (int)r->cpu;
+		err = irq_vector_release(r->cpu, r->vector, drained);
+	} else {
+		/* Never reuse a slot whose vector may still be named by a cached entry. */
+		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+	}
+	spin_unlock_irqrestore(&lock, f);
+	return err;
+}

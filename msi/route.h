@@ -1,0 +1,75 @@
+/*
+ * The route table: (function, message k) -> IRTE -> (CPU, vector) -> handler. The one place
+ * that decides where a device message goes; guests' event bindings sit on top of it.
+ *
+ *   route_create(dev, k, cpu, fn, arg)  message k of dev (after msi_enable) interrupts CPU cpu,
+ *                                        which runs fn(route, arg) with interrupts off
+ *   route_retarget(route, cpu)          send it to another CPU (or a fresh vector on the same)
+ *   route_destroy(route)                stop it; the message is masked where it can be
+ *
+ * A route gets a vector on its CPU and the IRTE base + k names (CPU's APIC, vector) with the
+ * function's source-id check; its message is unmasked last. Every change prints
+ * `@route dev msg irte cpu apic vector unit` (`-` for cpu, apic and vector once destroyed).
+ *
+ * Retargeting (docs/architecture.md, "Moving a route"): a vector on the new CPU with the same
+ * handler; the IRTE's low 64 bits (destination and vector) in one store; an IEC invalidation
+ * and a wait, after which the unit sends nothing more to the old (CPU, vector) and has drained
+ * what it sent there; then the old vector is released through kernel/irq.c, which frees it
+ * only once the old CPU has taken every interrupt still pending on it. A message already on
+ * its way to the old CPU therefore runs the same handler there, exactly once; the vector is
+ * never given to another route before that. Between the store and the drain, a handler may
+ * run on the old CPU: route.prev_cpu names it.
+ *
+ * The functions take a lock and wait for the invalidation (bounded); they may be called from
+ * interrupt context on any CPU.
+ */
+#ifndef COURIER_MSI_ROUTE_H
+#define COURIER_MSI_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "kernel/compiler.h"
+
+struct pci_dev;
+struct msi_dev;
+struct route;
+
+typedef void (*route_handler_t)(struct route *r, void *arg);
+
+#define ROUTE_MAX       256
+#define ROUTE_NO_CPU    (-1)
+
+struct route {
+	bool used;
+	struct msi_dev *md;
+	unsigned msg;
+	unsigned irte;                  /* md->irte + msg, in the unit's table */
+	volatile unsigned cpu;          /* where the message goes now */
+	volatile unsigned vector;
+	volatile int prev_cpu;          /* the CPU before the last move while its vector drains,
+					 * else ROUTE_NO_CPU */
+	unsigned prev_vector;
+	route_handler_t fn;
+	void *arg;
+	volatile unsigned drains;       /* vectors of this route still being released */
+	uint64_t moves;
+};
+
+struct route_ret {
+	int err;
+	struct route *r;
+};
+
+/* E_NOENT (messages not enabled), E_RANGE (k too large or cpu not online), E_BUSY (k has a
+ * route), E_NOMEM (no route slot or vector), or the invalidation's error. */
+struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, route_handler_t fn,
+			      void *arg);
+int route_retarget(struct route *r, unsigned cpu) __must_check;
+int route_destroy(struct route *r);
+
+/* The route of message k of d, or NULL. */
+struct route *route_find(const struct pci_dev *d, unsigned msg);
+/* No vector of r is still being released (its last move is complete on every CPU). */
+bool route_settled(const struct route *r);
+
+#endif

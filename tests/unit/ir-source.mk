@@ -1,0 +1,1 @@
+UNIT_SRCS_ir-source := iommu/ir_source.c iommu/irte.c

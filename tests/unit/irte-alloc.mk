@@ -1,0 +1,1 @@
+UNIT_SRCS_irte-alloc := iommu/irte_alloc.c

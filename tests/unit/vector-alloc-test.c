@@ -1,0 +1,69 @@
+/* The per-CPU vector allocator (kernel/vector_alloc.c): only the dynamic range, spread over
+ * the priority classes, exhaustion, free and its refusals. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "kernel/error.h"
+#include "kernel/vector_alloc.h"
+#include "kernel/vectors.h"
+
+#define DYNAMIC (VEC_DYNAMIC_LAST - VEC_DYNAMIC_FIRST + 1)
+
+static void spread_over_classes(void **state)
+{
+	struct vector_map m;
+
+	vector_map_init(&m);
+	assert_int_equal(m.free, DYNAMIC);
+	/* The first vector of each class, lowest class first, then the second of each. */
+	for (unsigned c = VEC_DYNAMIC_FIRST; c <= VEC_DYNAMIC_LAST; c += 16)
+		assert_int_equal(vector_map_alloc(&m), (int)c);
+	assert_int_equal(vector_map_alloc(&m), VEC_DYNAMIC_FIRST + 1);
+}
+
+static void only_dynamic_range(void **state)
+{
+	struct vector_map m;
+	bool seen[256] = { false };
+
+	vector_map_init(&m);
+	for (unsigned i = 0; i < DYNAMIC; i++) {
+		int v = vector_map_alloc(&m);
+		assert_true(v >= VEC_DYNAMIC_FIRST && v <= VEC_DYNAMIC_LAST);
+		assert_false(seen[v]);
+		seen[v] = true;
+	}
+	assert_int_equal(vector_map_alloc(&m), E_NOMEM);
+	assert_int_equal(m.free, 0);
+	assert_int_equal(vector_map_free(&m, 0x45), 0);
+	assert_int_equal(vector_map_alloc(&m), 0x45);
+}
+
+static void free_refusals(void **state)
+{
+	struct vector_map m;
+
+	vector_map_init(&m);
+	int v = vector_map_alloc(&m);
+	assert_int_equal(vector_map_free(&m, (unsigned)v + 1), E_INVAL);   /* not in use */
+	assert_int_equal(vector_map_free(&m, VEC_TIMER), E_INVAL);         /* reserved */
+	assert_int_equal(vector_map_free(&m, 14), E_INVAL);
+	assert_int_equal(vector_map_free(&m, 300), E_INVAL);
+	assert_true(vector_map_in_use(&m, VEC_IOMMU_FAULT));
+	assert_int_equal(vector_map_free(&m, (unsigned)v), 0);
+	assert_int_equal(vector_map_free(&m, (unsigned)v), E_INVAL);
+	assert_int_equal(m.free, DYNAMIC);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(spread_over_classes),
+		cmocka_unit_test(only_dynamic_range),
+		cmocka_unit_test(free_refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1 @@
+UNIT_SRCS_vector-alloc := kernel/vector_alloc.c
