@@ -2,7 +2,7 @@
  * Guests' DMA confinement: one VT-d domain per guest that owns devices, mapping exactly the
  * guest's RAM at IOVA = guest-virtual address, so a guest driver hands its own addresses to its
  * device. Its devices are attached before bus mastering is turned on, and detached when the
- * guest ends. Device messages (interrupt remapping) are not wired yet: E_NOSYS says so.
+ * guest ends.
  */
 #include "kernel/guest_dma.h"
 #include "kernel/error.h"
@@ -64,10 +64,3 @@ void guest_dma_detach(struct guest *g)
 			log_err("guest %s: cannot detach device %u from its domain", g->name, i);
 }
 
-int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n) { return E_NOSYS; }
-int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, uint64_t port)
-{
-	return E_NOSYS;
-}
-int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg) { return E_NOSYS; }
-void guest_msgs_release(struct guest *g) { }

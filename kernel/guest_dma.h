@@ -14,5 +14,7 @@ int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n);
 int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, uint64_t port);
 int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg);
 void guest_msgs_release(struct guest *g);
+/* After g moved: retarget the routes of messages bound to its ports to its new CPU. */
+void guest_msgs_follow(struct guest *g);
 
 #endif

@@ -4,6 +4,7 @@
 #include "kernel/error.h"
 #include "kernel/event.h"
 #include "kernel/guest.h"
+#include "kernel/guest_dma.h"
 #include "kernel/log.h"
 #include "kernel/smp.h"
 #include "kernel/options.h"
@@ -196,9 +197,11 @@ static void move_all(void)
 		do
 			to = (to + 1) % cpu_count;
 		while (!cpu_at(to)->online);
-		if (to != g->cpu && sched_move(g, to) == 0)
+		if (to != g->cpu && sched_move(g, to) == 0) {
 			report("guest name=%s cpu=%u state=%s reason=moved", g->name, to,
 			       guest_state_name(g->state));
+			guest_msgs_follow(g);
+		}
 	}
 }
 

@@ -476,6 +476,48 @@ def test_edu_msi():
         f"received={rounds + 1}"
 
 
+def test_edu_msi_follows_guest():
+    """The key idea end to end: the edu guest's message is bound to its own port while the
+    hypervisor moves the guest to the next CPU every 4 ms (move_ms). Every round must still
+    arrive as exactly one event; the route must have followed the guest (@route records on
+    several CPUs, each a retarget the guest's move caused); and QEMU's own vtd_ir_remap_msi
+    trace must show the message remapped to more than one CPU and only where a route said,
+    with each destination/vector pair one that a @route record named for that IRTE."""
+    import test_msi
+    rounds = 300
+    mods = [(elf("edu"), f"name=edumove cpu=0 dev={EDU_BDF} msi_rounds={rounds} "
+             "timeout_ms=5000"), (elf("hello"), "name=bystander cpu=1")]
+    r = boot("exit=idle move_ms=4", smp=3, modules=mods, devices=[EDU_DEV],
+             trace=["vtd_ir_remap_msi"])
+    r.check_done(0)
+    check_healthy(r)
+    msi = edu_tests(r, "edumove").get("msi")
+    assert msi and msi["result"] == "pass", f"test=msi: {msi}; printed {texts(r, 'edumove')}"
+    assert msi["raised"] == msi["acked"] == msi["events"] == str(rounds), f"test=msi {msi}"
+    binds = [rec for rec in r.records("bind") if rec["guest"] == "edumove"]
+    assert binds, "no @bind record for the edu's message"
+    irte = binds[0].int("irte")
+    states = [s for s in test_msi.route_states(r).get(irte, []) if s]
+    cpus_apic = {apic for apic, _ in states}
+    assert len(cpus_apic) >= 2, f"the route never followed the guest: {states}"
+    moves = [rec for rec in guest_records(r, "edumove") if rec.get("reason") == "moved"]
+    assert len(moves) >= 2, f"the guest was moved {len(moves)} times"
+    seen = [(idx, apic, vec) for idx, apic, vec in test_msi.remap_events(r) if idx == irte]
+    assert len(seen) >= rounds, f"QEMU remapped {len(seen)} messages of IRTE {irte}, " \
+        f"the guest raised at least {rounds}"
+    named = set(states)
+    stray = {(a, v) for _, a, v in seen} - named
+    assert not stray, f"messages went to (apic, vector) pairs no @route named: {sorted(stray)}"
+    # The guest may be moved before its first message: every APIC the trace shows is one a
+    # route named, and the message really went to more than one CPU.
+    assert len({a for _, a, _ in seen}) >= 2, \
+        f"every message went to APIC {sorted({a for _, a, _ in seen})}: it never followed"
+
+
+
+test_edu_msi_follows_guest.cost = 2
+
+
 # ---- crash: every way to fault, contained -------------------------------------------------
 
 # kind: (exception names the reason may give, page-fault error code bits that must be set)
