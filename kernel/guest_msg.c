@@ -27,6 +27,13 @@ struct binding {
 	struct route *route;
 };
 
+/*
+ * One lock over the bindings, held across the route operations on them: a guest binding or
+ * unbinding on one CPU while the tick moves the port's owner on another must never see a
+ * half-made binding or retarget a route that is being destroyed. The route calls wait only for
+ * the IOMMU's invalidation, never for another CPU, and the route handler (deliver) does not take
+ * this lock, so holding it there cannot deadlock.
+ */
 static struct binding bindings[BINDINGS_MAX];
 static struct spinlock lock = SPINLOCK_INIT;
 
@@ -92,19 +99,17 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 		spin_unlock_irqrestore(&lock, f);
 		return b ? E_BUSY : E_NOMEM;
 	}
-	*b = (struct binding){ .used = true, .owner = g, .target = t, .port = (unsigned)port };
-	spin_unlock_irqrestore(&lock, f);
-
+	*b = (struct binding){ .owner = g, .target = t, .port = (unsigned)port };
 	struct route_ret r = route_create(d, (unsigned)msg, t->cpu, deliver, b);
-	if (r.err) {
-		b->used = false;
-		return r.err;
+	if (!r.err) {
+		b->route = r.r;
+		b->used = true;
+		char s[PCI_BDF_STRLEN];
+		report("bind dev=%s msg=%u irte=%u cpu=%u guest=%s port=%u", pci_bdf_fmt(s, d->bdf),
+		       (unsigned)msg, r.r->irte, r.r->cpu, t->name, (unsigned)port);
 	}
-	b->route = r.r;
-	char s[PCI_BDF_STRLEN];
-	report("bind dev=%s msg=%u irte=%u cpu=%u guest=%s port=%u", pci_bdf_fmt(s, d->bdf),
-	       (unsigned)msg, r.r->irte, r.r->cpu, t->name, (unsigned)port);
-	return 0;
+	spin_unlock_irqrestore(&lock, f);
+	return r.err;
 }
 
 static void unbind(struct binding *b)
@@ -120,19 +125,22 @@ int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg)
 	struct pci_dev *d = owned(g, bdf);
 	if (!d)
 		return E_NOENT;
-	struct binding *b = find(d, (unsigned)msg);
-	if (!b || msg > UINT32_MAX)
-		return E_NOENT;
-	unbind(b);
-	return 0;
+	uint64_t f = spin_lock_irqsave(&lock);
+	struct binding *b = msg > UINT32_MAX ? 0 : find(d, (unsigned)msg);
+	if (b)
+		unbind(b);
+	spin_unlock_irqrestore(&lock, f);
+	return b ? 0 : E_NOENT;
 }
 
 /* The guest ended: its devices' routes go, and bindings of other devices to its ports. */
 void guest_msgs_release(struct guest *g)
 {
+	uint64_t f = spin_lock_irqsave(&lock);
 	for (unsigned i = 0; i < BINDINGS_MAX; i++)
 		if (bindings[i].used && (bindings[i].owner == g || bindings[i].target == g))
 			unbind(&bindings[i]);
+	spin_unlock_irqrestore(&lock, f);
 	for (unsigned i = 0; i < g->ndevs; i++) {
 		struct msi_dev *md = msi_dev_of(g->devs[i]);
 		if (md)
@@ -143,6 +151,7 @@ void guest_msgs_release(struct guest *g)
 /* g now runs on g->cpu: every message bound to one of its ports follows it there. */
 void guest_msgs_follow(struct guest *g)
 {
+	uint64_t f = spin_lock_irqsave(&lock);
 	for (unsigned i = 0; i < BINDINGS_MAX; i++) {
 		struct binding *b = &bindings[i];
 		if (!b->used || b->target != g || b->route->cpu == g->cpu)
@@ -152,4 +161,5 @@ void guest_msgs_follow(struct guest *g)
 			log_err("guest %s: cannot move message %u to cpu %u: %s", g->name,
 				b->route->msg, g->cpu, error_name(err));
 	}
+	spin_unlock_irqrestore(&lock, f);
 }

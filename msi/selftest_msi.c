@@ -27,6 +27,7 @@
 #include "kernel/log.h"
 #include "kernel/mmio.h"
 #include "kernel/percpu.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 #include "msi/msi.h"
 #include "msi/msi_msg.h"
@@ -184,6 +185,21 @@ static int move(struct probe *p, unsigned cpu)
 	return route_retarget(p->r, cpu);
 }
 
+static void nothing(void *arg) { }
+
+/*
+ * Every CPU has taken every interrupt that was already posted to it: smp_call's work runs
+ * from the idle loop only after the CPU has had interrupts enabled since the work's IPI
+ * arrived, and that IPI was sent after the interrupts in question were posted. A fixed delay
+ * cannot promise this under TCG, where a virtual CPU may not run for a long while.
+ */
+static void sync_all_cpus(void)
+{
+	for (unsigned c = 0; c < cpu_count; c++)
+		if (cpu_at(c)->online && smp_call(c, nothing, 0))
+			log_err("msi selftest: cpu %u does not answer", c);
+}
+
 static void to_cpu(struct probe *p, unsigned cpu)
 {
 	uint64_t before[MAX_CPUS];
@@ -203,6 +219,7 @@ static void to_cpu(struct probe *p, unsigned cpu)
 	}
 	sent += sent < SENDS;   /* the one that did not arrive was sent too */
 	time_delay_us(STRAGGLER_US);
+	sync_all_cpus();
 	uint64_t here = p->arrivals[cpu] - before[cpu], elsewhere = 0;
 	for (unsigned c = 0; c < cpu_count; c++)
 		if (c != cpu)
@@ -389,6 +406,7 @@ static void check_ioapic(void)
 		if (ir_ioapic_unroute(RTC_GSI))
 			fail("I/O APIC unroute", "rtc");
 		time_delay_us(STRAGGLER_US);
+		sync_all_cpus();
 		uint64_t here = rtc_arrivals[cpu] - before[cpu], elsewhere = 0;
 		for (unsigned c = 0; c < cpu_count; c++)
 			if (c != cpu)
