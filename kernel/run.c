@@ -2,6 +2,7 @@
 #include "kernel/apic.h"
 #include "kernel/cpu.h"
 #include "kernel/guest.h"
+#include "iommu/iommu.h"
 #include "kernel/io.h"
 #include "kernel/log.h"
 #include "kernel/percpu.h"
@@ -57,6 +58,9 @@ void run_end(void)
 	irq_disable();
 	if (__atomic_exchange_n(&ending, true, __ATOMIC_ACQ_REL))
 		cpu_halt_forever();     /* another CPU is ending the run */
+	/* Faults the IOMMU recorded whose interrupt has not been handled yet; before the other
+	 * CPUs stop, so none of them can be holding a unit's fault lock. */
+	iommu_fault_poll();
 	log_console_stealable();
 	unsigned lost = stop_others();
 	if (lost)

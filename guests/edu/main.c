@@ -1,7 +1,10 @@
 /*
  * edu: a driver for QEMU's edu device (1234:11e8, QEMU docs/specs/edu.rst) that the guest owns.
  *
- *   dev=<bdf> [msi_rounds=N] [timeout_ms=T] [bad_dma=<addr>] [bad_dma_dir=read|write]
+ *   dev=<bdf> [msi_rounds=N] [timeout_ms=T] [bad_dma=<addr>] [bad_dma_dir=read|write] [hop]
+ *
+ * hop: after each MSI round the guest moves itself to the next CPU (HC_SCHED_MOVE, wrapping
+ * to CPU 0 when the next one does not exist), so its message must follow it every round.
  *
  * Checks, each printed as "edu guest=<name> dev=<bdf> test=<test> ... result=pass|fail":
  * id, liveness (0x04 returns ~x), dma (RAM -> device -> RAM through the IOMMU, where the
@@ -204,9 +207,15 @@ static void test_msi(const struct courier_dev_info *dev, uint64_t rounds)
 		result("dma_irq", false, "");
 		return;
 	}
+	bool hop = guest_arg_flag("hop");
+	uint64_t cpu = start_info->cpu;
+
 	for (uint64_t i = 1; i <= rounds; i++) {
 		wr32(EDU_INTR_RAISE, EDU_RAISE_VALUE);
 		ok_rounds += wait_msi(msi_events + 1, EDU_RAISE_VALUE);
+		if (hop && hc_sched_move(COURIER_SELF, ++cpu) < 0 &&
+		    hc_sched_move(COURIER_SELF, cpu = 0) < 0)
+			hop = false;
 	}
 	snprintf(extra, sizeof(extra), "port=%d raised=%llu acked=%llu events=%llu ", port,
 		 (unsigned long long)rounds, (unsigned long long)ok_rounds,
