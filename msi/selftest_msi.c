@@ -75,7 +75,8 @@
 #define  RTC_PIE                BIT(6)
 #define RTC_REG_C               0x0c
 #define RTC_GSI                 8
-#define RTC_RUN_US              20000
+#define RTC_RUN_US              20000   /* at least this long... */
+#define RTC_WANT                8       /* ...and until this many arrived (or ARRIVAL_US) */
 
 enum probe_kind { PROBE_EDU, PROBE_E1000E };
 
@@ -400,7 +401,12 @@ static void check_ioapic(void)
 			before[c] = rtc_arrivals[c];
 		(void)cmos_read(RTC_REG_C);
 		cmos_write(RTC_REG_B, b | RTC_PIE);
+		/* A loaded host may not run this vCPU or QEMU's RTC timer for a while: wait for
+		 * arrivals, not for a time. */
 		time_delay_us(RTC_RUN_US);
+		uint64_t until = time_since_boot_us() + ARRIVAL_US;
+		while (rtc_arrivals[cpu] - before[cpu] < RTC_WANT && time_since_boot_us() < until)
+			cpu_relax();
 		cmos_write(RTC_REG_B, b & ~RTC_PIE);
 		(void)cmos_read(RTC_REG_C);
 		if (ir_ioapic_unroute(RTC_GSI))
