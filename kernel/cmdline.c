@@ -1,5 +1,6 @@
 /* `key=value` command-line parsing against an option table. */
 #include "kernel/cmdline.h"
+#include "kernel/ctype.h"
 #include "kernel/compiler.h"
 #include "kernel/error.h"
 #include "kernel/fmt.h"
@@ -36,17 +37,6 @@ static bool __boot next_token(const char **pos, struct token *t)
 	return true;
 }
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 16;
-}
-
 int __boot cmdline_parse_u64(const char *s, uint64_t *out)
 {
 	unsigned base = 10;
@@ -59,7 +49,7 @@ int __boot cmdline_parse_u64(const char *s, uint64_t *out)
 	if (!*s)
 		return E_INVAL;
 	for (; *s; s++) {
-		unsigned d = digit_value(*s);
+		unsigned d = (unsigned)hex_digit(*s);    /* -1 becomes too large for any base */
 		if (d >= base || v > (UINT64_MAX - d) / base)
 			return E_INVAL;
 		v = v * base + d;

@@ -1,3 +1,4 @@
+#include "kernel/ctype.h"
 #include "kernel/error.h"
 #include "kernel/fmt.h"
 #include "pci/bdf.h"
@@ -7,17 +8,6 @@ char *pci_bdf_fmt(char *buf, struct pci_bdf bdf)
 	fmt_snprintf(buf, PCI_BDF_STRLEN, "%04x:%02x:%02x.%x", bdf.seg, bdf.bus,
 		     PCI_DEVFN_DEV(bdf.devfn), PCI_DEVFN_FN(bdf.devfn));
 	return buf;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Reads 1..max hex digits ending at the delimiter end (0: end of string). */
