@@ -595,3 +595,13 @@ def _open_log():
 def run(cmdline="exit=idle", **kwargs):
     """Boot once and return the Result (see Boot for the parameters)."""
     return Boot(cmdline, **kwargs).run()
+
+
+def scenario(module_globals, name, fn, cost=1, timeout=None):
+    """Register fn in a test module as the scenario test_NAME (tests/run.py runs the costliest
+    first; timeout overrides the runner's limit for it)."""
+    fn.__name__ = "test_" + name
+    fn.cost = cost
+    if timeout:
+        fn.timeout = timeout
+    module_globals[fn.__name__] = fn

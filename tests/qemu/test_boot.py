@@ -6,7 +6,7 @@ The hypervisor's side of the contract (docs/report.md): `@cpu index apic mode` p
 with selftest=smp, `@tick cpu ticks` per CPU at the end, `@exception cpu vector name error rip
 cr2` on a fault, and `@done status` last.
 """
-from courier import run
+from courier import run, scenario
 
 MIB = 1 << 20
 # q35 always has these; DMAR because every boot has an intel-iommu.
@@ -15,13 +15,6 @@ VECTORS = {"de": {0}, "ud": {6}, "gp": {13}, "pf": {14}, "stack": {8, 14}}
 MNEMONICS = {0: "DE", 6: "UD", 8: "DF", 13: "GP", 14: "PF"}
 
 
-def scenario(name, fn, cost=1, timeout=None):
-    """Register fn as the scenario test_NAME (tests/run.py runs the longest-cost ones first)."""
-    fn.__name__ = "test_" + name
-    fn.cost = cost
-    if timeout:
-        fn.timeout = timeout
-    globals()[fn.__name__] = fn
 
 
 # ---- checks -----------------------------------------------------------------------------------
@@ -120,7 +113,7 @@ def smp_scenario(smp, accel):
 
 for _accel in ("tcg", "kvm"):
     for _smp in (1, 2, 4, 8, 16):
-        scenario(f"smp{_smp}_{_accel}", smp_scenario(_smp, _accel),
+        scenario(globals(), f"smp{_smp}_{_accel}", smp_scenario(_smp, _accel),
                  cost=_smp if _accel == "tcg" else 1)
 
 
@@ -134,7 +127,7 @@ def mem_scenario(mem):
 
 
 for _mem in (128, 1024, 4096):
-    scenario(f"mem{_mem}", mem_scenario(_mem), cost=2)
+    scenario(globals(), f"mem{_mem}", mem_scenario(_mem), cost=2)
 
 
 def fault_scenario(kind):
@@ -162,7 +155,7 @@ def fault_scenario(kind):
 
 
 for _kind in VECTORS:
-    scenario(f"fault_{_kind}", fault_scenario(_kind), cost=2)
+    scenario(globals(), f"fault_{_kind}", fault_scenario(_kind), cost=2)
 
 
 def test_bad_cmdline():
@@ -216,8 +209,8 @@ def efi_scenario(accel):
     return fn
 
 
-scenario("efi_tcg", efi_scenario("tcg"), cost=10)
-scenario("efi_kvm", efi_scenario("kvm"), cost=1)
+scenario(globals(), "efi_tcg", efi_scenario("tcg"), cost=10)
+scenario(globals(), "efi_kvm", efi_scenario("kvm"), cost=1)
 
 
 def test_maxcpus():

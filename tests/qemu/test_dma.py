@@ -14,7 +14,7 @@ units are told about new mappings and every unit about removed ones.
 """
 import re
 
-from courier import run
+from courier import run, scenario
 
 SMP = 2
 FAULT_CPU = 1           # fault events go to CPU 1 (APIC id 1 under QEMU)
@@ -45,13 +45,6 @@ FAULTS = {
 REASON_NAMES = {0x2: "context-not-present", 0x5: "write-denied", 0x6: "read-denied"}
 
 
-def scenario(name, fn, cost=1, timeout=None):
-    """Register fn as the scenario test_NAME (tests/run.py runs the costliest first)."""
-    fn.__name__ = "test_" + name
-    fn.cost = cost
-    if timeout:
-        fn.timeout = timeout
-    globals()[fn.__name__] = fn
 
 
 def bdf_key(text):
@@ -230,9 +223,9 @@ def dma_scenario(aw_bits, cm, qi=True):
 
 for _aw in (39, 48):
     for _cm in (False, True):
-        scenario(f"dma_aw{_aw}_cm{'on' if _cm else 'off'}", dma_scenario(_aw, _cm), cost=4)
+        scenario(globals(), f"dma_aw{_aw}_cm{'on' if _cm else 'off'}", dma_scenario(_aw, _cm), cost=4)
 # The register-based fallback (iommu_qi=off), with caching mode so maps are invalidated too.
-scenario("dma_aw48_cmon_regs", dma_scenario(48, True, qi=False), cost=4)
+scenario(globals(), "dma_aw48_cmon_regs", dma_scenario(48, True, qi=False), cost=4)
 
 
 def test_dma_fault_cpu_fallback():

@@ -24,7 +24,7 @@ import re
 import struct
 import tempfile
 
-from courier import BUILD, Skip, run
+from courier import BUILD, Skip, run, scenario
 
 GUESTS = os.path.join(BUILD, "guests")
 PAGE = 0x1000
@@ -39,13 +39,6 @@ BOOT_TIMEOUT = 25.0             # seconds per boot, times COURIER_TIMEOUT_SCALE
 CONSOLE = re.compile(r"^\[\s*[0-9.]+ c(\d+)\] ([A-Za-z0-9_-]+)\| (.*)$")
 
 
-def scenario(name, fn, cost=1, timeout=None):
-    """Register fn as the scenario test_NAME (tests/run.py runs the costliest first)."""
-    fn.__name__ = "test_" + name
-    fn.cost = cost
-    if timeout:
-        fn.timeout = timeout
-    globals()[fn.__name__] = fn
 
 
 def boot(cmdline, **kw):
@@ -443,8 +436,8 @@ def edu_scenario(bad_args, direction, dev_arg):
 
 # Read from the first byte past its RAM (the default), in the short bdf form; write into the
 # start-info page (guest-virtual, never DMA-mapped), in the long form.
-scenario("edu_dma_read", edu_scenario("", "read", EDU_BDF), cost=2)
-scenario("edu_dma_write", edu_scenario(f"bad_dma={START_INFO_VA:#x} bad_dma_dir=write", "write",
+scenario(globals(), "edu_dma_read", edu_scenario("", "read", EDU_BDF), cost=2)
+scenario(globals(), "edu_dma_write", edu_scenario(f"bad_dma={START_INFO_VA:#x} bad_dma_dir=write", "write",
                                        "0000:00:10.0"), cost=2)
 
 
@@ -621,7 +614,7 @@ def crash_scenario(kinds, smp=3):
 
 
 for _kinds in CRASH_GROUPS:
-    scenario(f"crash_{'_'.join(_kinds)}", crash_scenario(_kinds), cost=3)
+    scenario(globals(), f"crash_{'_'.join(_kinds)}", crash_scenario(_kinds), cost=3)
 assert {k for g in CRASH_GROUPS for k in g} == set(CRASHES) | {"x87"}
 
 

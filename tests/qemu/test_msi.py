@@ -27,7 +27,7 @@ QEMU's own trace is the oracle:
 import os
 import re
 
-from courier import Skip, run
+from courier import Skip, run, scenario
 
 DEVICES = [
     "edu,addr=0x10",
@@ -48,10 +48,6 @@ REMAP = re.compile(r"\(addr 0x([0-9a-f]+), data 0x([0-9a-f]+)\) -> "
 IEC = re.compile(r"granularity 0x([0-9a-f]+) index 0x([0-9a-f]+) mask 0x([0-9a-f]+)")
 
 
-def scenario(name, fn, cost=1):
-    fn.__name__ = "test_" + name
-    fn.cost = cost
-    globals()[fn.__name__] = fn
 
 
 # ---- decoding -----------------------------------------------------------------------------
@@ -247,8 +243,8 @@ def msi_scenario(smp, accel="tcg", eim=False):
 
 
 for _smp in (1, 2, 4, 8):
-    scenario(f"msi_smp{_smp}", msi_scenario(_smp), cost=1 + _smp // 4)
-scenario("msi_kvm_x2apic_eim", msi_scenario(4, accel="kvm", eim=True), cost=1)
+    scenario(globals(), f"msi_smp{_smp}", msi_scenario(_smp), cost=1 + _smp // 4)
+scenario(globals(), "msi_kvm_x2apic_eim", msi_scenario(4, accel="kvm", eim=True), cost=1)
 
 
 def test_msi_ir_entries_bad():
