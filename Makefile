@@ -89,7 +89,7 @@ GUEST_ELFS :=
 
 # ---- top-level targets ----------------------------------------------------------------------
 
-.PHONY: all deps hv iso unit tools guests test run debug bench compile_commands clean FORCE
+.PHONY: all deps hv iso unit tools guests test run debug compile_commands clean FORCE
 
 all: hv iso tools unit guests
 
