@@ -93,9 +93,6 @@ static int64_t sched_move_hc(struct guest *g, uint64_t who, uint64_t cpu)
 	int err = sched_move(t, (unsigned)MIN(cpu, (uint64_t)MAX_CPUS));
 	if (!err && from != cpu)
 		guest_msgs_follow(t);
-	if (!err && from != cpu)
-		report("guest name=%s cpu=%llu state=%s reason=moved", t->name,
-		       (unsigned long long)cpu, guest_state_name(t->state));
 	return abi_error(err);
 }
 

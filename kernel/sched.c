@@ -31,6 +31,10 @@ void sched_boot_done(void) { __atomic_store_n(&boot_done, true, __ATOMIC_RELEASE
 /* Caller holds the queue's lock. */
 static void rq_push(struct runqueue *rq, struct guest *g)
 {
+	/* A guest on two queues, or queued while a CPU runs it, would run twice at once. */
+	if (g->on_rq || g->on_cpu)
+		panic("sched: guest %s queued twice (on_rq %d, on_cpu %d on cpu %u)", g->name,
+		      g->on_rq, g->on_cpu, g->running_on);
 	g->rq_next = 0;
 	g->on_rq = true;
 	if (rq->tail)
@@ -146,6 +150,11 @@ int sched_move(struct guest *g, unsigned cpu)
 	unsigned from = g->cpu;
 	bool kick = false;
 
+	/* An ended guest stays where it ended (guest_set_state decides under this lock too). */
+	if (g->state != GUEST_RUNNING && g->state != GUEST_BLOCKED) {
+		spin_unlock_irqrestore(&g->sched_lock, f);
+		return E_NOENT;
+	}
 	if (from != cpu) {
 		/* on_rq is cleared by a CPU popping g under the queue's lock only: look again
 		 * under that lock, or g could end up queued while that CPU runs it. */
@@ -165,6 +174,9 @@ int sched_move(struct guest *g, unsigned cpu)
 				kick = true;
 			}
 		}
+		/* Under the lock, so a guest's records come in the order its states changed. */
+		report("guest name=%s cpu=%u state=%s reason=moved", g->name, cpu,
+		       guest_state_name(g->state));
 	}
 	unsigned running_on = g->running_on;
 	spin_unlock_irqrestore(&g->sched_lock, f);
@@ -197,11 +209,8 @@ static void move_all(void)
 		do
 			to = (to + 1) % cpu_count;
 		while (!cpu_at(to)->online);
-		if (to != g->cpu && sched_move(g, to) == 0) {
-			report("guest name=%s cpu=%u state=%s reason=moved", g->name, to,
-			       guest_state_name(g->state));
+		if (to != g->cpu && sched_move(g, to) == 0)
 			guest_msgs_follow(g);
-		}
 	}
 }
 
@@ -256,6 +265,9 @@ static void switch_away(struct percpu *c, struct trap_frame *f)
 		sched_idle();
 	}
 	fl = spin_lock_irqsave(&next->sched_lock);
+	if (next->on_cpu || next->state != GUEST_RUNNING)
+		panic("sched: guest %s popped while %s, on_cpu %d", next->name,
+		      guest_state_name(next->state), next->on_cpu);
 	next->on_cpu = true;
 	next->running_on = c->index;
 	if (next->cpu != c->index)      /* moved between leaving the queue and now */

@@ -23,7 +23,8 @@ void sched_start(struct guest *g);
 void sched_wake(struct guest *g);
 /* The current guest sleeps until an unmasked event is pending (returns false if one is). */
 bool sched_block(struct guest *g);
-/* Move a guest to another CPU; its pending events go with it. */
+/* Move a guest to another CPU, reported as @guest reason=moved; its pending events go with
+ * it. E_NOENT once it has ended. */
 int sched_move(struct guest *g, unsigned cpu) __must_check;
 /* Timer tick on this CPU. */
 void sched_tick(void);
