@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "tests/unit/table-builder.h"
 #include "iommu/dmar.h"
 #include "iommu/dmar_print.h"
 #include "kernel/error.h"
@@ -543,35 +544,6 @@ static void unchecked_struct(void **state)
 }
 
 /* ---- every field and token, on a synthetic table ----------------------------------------- */
-
-struct builder {
-	uint8_t b[1024];
-	uint32_t len;
-};
-
-static void put8(struct builder *t, uint8_t v)
-{
-	assert_true(t->len < sizeof(t->b));
-	t->b[t->len++] = v;
-}
-
-static void put16(struct builder *t, uint16_t v)
-{
-	put8(t, (uint8_t)v);
-	put8(t, (uint8_t)(v >> 8));
-}
-
-static void put32(struct builder *t, uint32_t v)
-{
-	put16(t, (uint16_t)v);
-	put16(t, (uint16_t)(v >> 16));
-}
-
-static void put64(struct builder *t, uint64_t v)
-{
-	put32(t, (uint32_t)v);
-	put32(t, (uint32_t)(v >> 32));
-}
 
 /* Start a structure; end() fills in its length. */
 static uint32_t begin(struct builder *t, uint16_t type)

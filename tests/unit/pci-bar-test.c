@@ -11,32 +11,13 @@
 #include "pci/pci.h"
 #include "tests/unit/fake-log.h"
 #include "tests/unit/fake-pci-cfg.h"
+#include "tests/unit/pci-fixture.h"
 
-static struct fake_pci_fn *f;
-
-static int setup(void **state)
-{
-	fake_pci_reset();
-	fake_log_reset();
-	pci_table_reset();
-	f = fake_pci_add(pci_bdf(0, 0, 3, 0), 0x8086, 0x10d3, 0x020000, 0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	assert_int_equal(fake_pci_misaligned, 0);
-	return 0;
-}
 
 static struct pci_dev *size_bars(void)
 {
-	struct pci_dev *d = pci_dev_new(f->bdf);
-	uint8_t ht = f->cfg[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK;
+	struct pci_dev *d = pci_fixture_dev();
 
-	d->class = fake_pci_get32(f, PCI_CLASS_REVISION) >> 8;
-	d->hdr_type = ht;
-	d->nbars = ht == PCI_HEADER_NORMAL ? 6 : ht == PCI_HEADER_BRIDGE ? 2 : 1;
 	pci_bars_read(d);
 	return d;
 }
@@ -124,7 +105,7 @@ static void bar64_in_last_slot(void **state)
 	assert_true(fake_log_contains("64-bit BAR5 is in the last slot, ignored"));
 
 	/* A bridge's last slot is BAR1: its bus numbers behind it are never touched. */
-	setup(state);
+	pci_fixture_setup(state);
 	f = fake_pci_add(pci_bdf(0, 0, 4, 0), 0x1b36, 0x0001, 0x060400, 1);
 	fake_pci_bar(f, 1, 0xfe000000, 0x1000, FAKE_BAR_64);   /* upper half writable at 0x18 */
 	fake_pci_bridge(f, 0, 1, 2);
@@ -185,7 +166,7 @@ static void decode_bits(void **state)
 	size_bars();
 	assert_int_equal(f->cfg[PCI_COMMAND], PCI_COMMAND_MASTER);
 
-	setup(state);
+	pci_fixture_setup(state);
 	f = fake_pci_add(pci_bdf(0, 0, 0, 0), 0x8086, 0x29c0, 0x060000, 0);
 	fake_pci_bar(f, 0, 0xfe000000, 0x1000, 0);
 	d = size_bars();
@@ -209,7 +190,7 @@ static void cardbus_one_bar(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, pci_fixture_setup, pci_fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(every_kind),
 		T(io_16bit_decoder),

@@ -12,32 +12,13 @@
 #include "pci/pci.h"
 #include "tests/unit/fake-log.h"
 #include "tests/unit/fake-pci-cfg.h"
-
-static struct fake_pci_fn *f;
-
-static int setup(void **state)
-{
-	fake_pci_reset();
-	fake_log_reset();
-	pci_table_reset();
-	f = fake_pci_add(pci_bdf(0, 0, 3, 0), 0x8086, 0x10d3, 0x020000, 0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	assert_int_equal(fake_pci_misaligned, 0);
-	return 0;
-}
+#include "tests/unit/pci-fixture.h"
 
 /* Reads f the way enumeration does: header type, capabilities, BARs, MSI-X placement. */
 static struct pci_dev *read_dev(void)
 {
-	struct pci_dev *d = pci_dev_new(f->bdf);
-	uint8_t ht = f->cfg[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK;
+	struct pci_dev *d = pci_fixture_dev();
 
-	d->hdr_type = ht;
-	d->nbars = ht == PCI_HEADER_NORMAL ? 6 : ht == PCI_HEADER_BRIDGE ? 2 : 1;
 	pci_caps_read(d);
 	pci_bars_read(d);
 	pci_msix_check(d);
@@ -59,7 +40,7 @@ static void msi_layouts(void **state)
 	for (size_t i = 0; i < 4; i++) {
 		struct pci_dev *d;
 
-		setup(state);
+		pci_fixture_setup(state);
 		fake_pci_msi(f, 0x60, 0, cases[i].is64, cases[i].mask);
 		d = read_dev();
 		assert_int_equal(d->msi.cap, 0x60);
@@ -78,7 +59,7 @@ static void msi_message_counts(void **state)
 	for (unsigned mmc = 0; mmc < 8; mmc++) {
 		struct pci_dev *d;
 
-		setup(state);
+		pci_fixture_setup(state);
 		fake_pci_msi(f, 0x50, mmc, true, false);
 		d = read_dev();
 		assert_int_equal(d->msi.messages, mmc <= 5 ? 1u << mmc : 1);
@@ -98,7 +79,7 @@ static void msi_past_end(void **state)
 	assert_true(d->problems & PCI_PROB_MSI);
 	assert_true(fake_log_contains("MSI capability at 0xf0 runs past 0xff, ignored"));
 
-	setup(state);
+	pci_fixture_setup(state);
 	fake_pci_msi(f, 0xf4, 5, false, false);  /* 10 bytes from 0xf4 fit */
 	d = read_dev();
 	assert_int_equal(d->msi.cap, 0xf4);
@@ -136,7 +117,7 @@ static void msix_bad_placement(void **state)
 	assert_true(fake_log_contains("MSI-X PBA is in BAR1, not an implemented memory BAR"));
 
 	/* Reserved BIR, and a BIR naming the upper half of a 64-bit BAR. */
-	setup(state);
+	pci_fixture_setup(state);
 	fake_pci_bar(f, 0, 0xfe000000, 0x1000, FAKE_BAR_64);
 	fake_pci_msix(f, 0x70, 5, 7, 0, 1, 0);
 	d = read_dev();
@@ -144,7 +125,7 @@ static void msix_bad_placement(void **state)
 	assert_true(fake_log_contains("MSI-X PBA is in BAR1, not an implemented memory BAR"));
 
 	/* An I/O BAR cannot hold the table. */
-	setup(state);
+	pci_fixture_setup(state);
 	fake_pci_bar(f, 4, 0xc000, 0x100, FAKE_BAR_IO);
 	fake_pci_msix(f, 0x70, 1, 4, 0, 4, 0x80);
 	d = read_dev();
@@ -217,7 +198,7 @@ static void port_ari_forwarding(void **state)
 	assert_true(d->exp.ari_fwd);
 
 	/* A version 1 capability has no Device Control 2. */
-	setup(state);
+	pci_fixture_setup(state);
 	f = fake_pci_add(pci_bdf(0, 0, 4, 0), 0x1b36, 0x000c, 0x060400, 1);
 	fake_pci_exp(f, 0x40, PCI_EXP_TYPE_DOWNSTREAM);
 	fake_pci_set16(f, 0x40 + PCI_EXP_FLAGS, 1 | PCI_EXP_TYPE_DOWNSTREAM << 4);
@@ -276,7 +257,7 @@ static void cap_loop(void **state)
 	assert_true(fake_log_contains("W: pci 0000:00:03.0: capability list loops back to 0x40, "
 				      "list cut"));
 
-	setup(state);
+	pci_fixture_setup(state);
 	fake_pci_cap(f, 0x40, PCI_CAP_ID_PM);
 	f->cfg[0x40 + PCI_CAP_NEXT] = 0x40;              /* points at itself */
 	d = read_dev();
@@ -293,7 +274,7 @@ static void cap_pointer_into_header(void **state)
 	assert_true(d->problems & PCI_PROB_CAPS);
 	assert_true(fake_log_contains("capability pointer 0x20 is inside the header, list cut"));
 
-	setup(state);
+	pci_fixture_setup(state);
 	fake_pci_msi(f, 0x40, 1, false, false);
 	f->cfg[0x40 + PCI_CAP_NEXT] = 0x04;
 	d = read_dev();
@@ -326,7 +307,7 @@ static void express_cap_past_end(void **state)
 	assert_true(fake_log_contains("PCI Express capability at 0xf0 runs past 0xff, ignored"));
 
 	/* A version 1 endpoint may stop after Link Status (QEMU's e1000e: at 0xe0). */
-	setup(state);
+	pci_fixture_setup(state);
 	fake_pci_exp(f, 0xe0, PCI_EXP_TYPE_ENDPOINT);
 	fake_pci_set16(f, 0xe0 + PCI_EXP_FLAGS, 1);
 	d = read_dev();
@@ -334,7 +315,7 @@ static void express_cap_past_end(void **state)
 	assert_int_equal(d->problems, 0);
 
 	/* A port whose Device Control 2 would lie past 0xff: no ARI forwarding read. */
-	setup(state);
+	pci_fixture_setup(state);
 	f = fake_pci_add(pci_bdf(0, 0, 4, 0), 0x1b36, 0x000c, 0x060400, 1);
 	fake_pci_exp(f, 0xe0, PCI_EXP_TYPE_ROOT_PORT);
 	d = read_dev();
@@ -398,7 +379,7 @@ static void ext_past_end_and_garbage(void **state)
 	assert_int_equal(d->ext.sriov, 0);
 	assert_true(fake_log_contains("SR-IOV capability at 0xfe0 runs past 0xfff, ignored"));
 
-	setup(state);
+	pci_fixture_setup(state);
 	fake_pci_exp(f, 0x40, PCI_EXP_TYPE_ENDPOINT);
 	fake_pci_ext_cap(f, 0x100, 0x0001);
 	fake_pci_set32(f, 0x100, fake_pci_get32(f, 0x100) | 0x200u << 20);
@@ -407,7 +388,7 @@ static void ext_past_end_and_garbage(void **state)
 	assert_true(fake_log_contains("extended capability at 0x200 reads 0xffffffff, list cut"));
 
 	/* No extended capabilities: a zero header at 0x100 is quietly the end. */
-	setup(state);
+	pci_fixture_setup(state);
 	fake_pci_exp(f, 0x40, PCI_EXP_TYPE_ENDPOINT);
 	d = read_dev();
 	assert_int_equal(d->problems, 0);
@@ -440,7 +421,7 @@ static void first_of_duplicates_wins(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, pci_fixture_setup, pci_fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(msi_layouts),
 		T(msi_message_counts),

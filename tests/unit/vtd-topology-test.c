@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "tests/unit/table-builder.h"
 #include "iommu/topology.h"
 #include "kernel/error.h"
 #include "pci/pci.h"
@@ -64,29 +65,6 @@ static int setup(void **state)
 }
 
 /* ---- a DMAR table builder ------------------------------------------------------------------ */
-
-struct builder {
-	uint8_t b[1024];
-	uint32_t len;
-};
-
-static void put8(struct builder *t, uint8_t v)
-{
-	assert_true(t->len < sizeof(t->b));
-	t->b[t->len++] = v;
-}
-
-static void put16(struct builder *t, uint16_t v)
-{
-	put8(t, (uint8_t)v);
-	put8(t, (uint8_t)(v >> 8));
-}
-
-static void put64(struct builder *t, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		put8(t, (uint8_t)(v >> (8 * i)));
-}
 
 static void start_table(struct builder *t, uint8_t haw_minus_1)
 {
