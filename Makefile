@@ -22,7 +22,9 @@ HV_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declarati
 HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
 	-T linker.ld
 
-HV_C_SRCS   := $(sort $(wildcard kernel/*.c pci/*.c iommu/*.c msi/*.c))
+# Every C file below kernel/, pci/, iommu/ and msi/, and the in-machine self-tests.
+HV_C_DIRS   := kernel pci iommu msi tests/selftest
+HV_C_SRCS   := $(sort $(shell find $(HV_C_DIRS) -name '*.c'))
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm))
 HV_OBJS     := $(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o) $(HV_C_SRCS:%.c=$(BUILD)/hv/%.o)
 
@@ -53,7 +55,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -I. -DHOST_
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # Host binaries link several sources in one compiler call, so per-file dependency files do not
 # work for them: they depend on every header instead (they are small and build in seconds).
-HOST_HDRS := $(wildcard kernel/*.h pci/*.h iommu/*.h msi/*.h include/*.h tests/unit/*.h)
+HOST_HDRS := $(shell find kernel pci iommu msi include tests/unit -name '*.h')
 
 # A unit test tests/unit/NAME-test.c links the files listed in tests/unit/NAME.mk as
 # UNIT_SRCS_NAME (the file under test and its fakes), coreboot-style: one binary per unit.
@@ -69,7 +71,8 @@ $(BUILD)/host/tests/$(1)-test: tests/unit/$(1)-test.c $$(UNIT_SRCS_$(1)) $$(HOST
 endef
 $(foreach u,$(UNIT_NAMES),$(eval $(call unit_rule,$(u))))
 
-# A host tool tools/NAME.c links the files listed in tools/NAME.mk as TOOL_SRCS_NAME.
+# A host tool tools/NAME.c links the files listed in tools/NAME.mk as TOOL_SRCS_NAME, built
+# with TOOL_CFLAGS_NAME where the .mk sets it (else HOST_CFLAGS).
 TOOL_NAMES := $(patsubst tools/%.c,%,$(sort $(wildcard tools/*.c)))
 TOOL_BINS  := $(TOOL_NAMES:%=$(BUILD)/host/%)
 -include $(wildcard tools/*.mk)
@@ -78,7 +81,7 @@ define tool_rule
 $(BUILD)/host/$(1): tools/$(1).c $$(TOOL_SRCS_$(1)) $$(HOST_HDRS)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  HOSTCC  $$@")
-	$$(Q)$$(HOSTCC) $$(HOST_CFLAGS) $$(filter %.c,$$^) -o $$@
+	$$(Q)$$(HOSTCC) $$(or $$(TOOL_CFLAGS_$(1)),$$(HOST_CFLAGS)) $$(filter %.c,$$^) -o $$@
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 

@@ -1,5 +1,5 @@
 ; Interrupt and exception entry stubs. Each of the 256 vectors pushes a uniform frame
-; (kernel/trap.h: struct trap_frame) and calls trap_entry(frame). The CPU pushes an error code
+; (kernel/cpu/trap.h: struct trap_frame) and calls trap_entry(frame). The CPU pushes an error code
 ; only for vectors 8, 10-14, 17, 21, 29 and 30 (SDM vol. 3 6.13); the other stubs push 0 so the
 ; frame has one shape.
 

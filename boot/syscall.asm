@@ -1,6 +1,6 @@
 ; The hypercall entry: guests execute `syscall` (SDM vol. 2, SYSCALL): RCX = return RIP,
 ; R11 = RFLAGS, no stack switch. This builds the same frame as an interrupt from ring 3
-; (kernel/trap.h: struct trap_frame) on the CPU's kernel stack, calls hypercall_entry(frame),
+; (kernel/cpu/trap.h: struct trap_frame) on the CPU's kernel stack, calls hypercall_entry(frame),
 ; and returns through the common exit path with IRETQ, which (unlike SYSRET) cannot be tricked
 ; by a non-canonical return address.
 

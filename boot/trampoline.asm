@@ -71,7 +71,7 @@ tr_gdt:
 	dq 0x00cf93000000ffff           ; 0x10: data
 	dq 0x00af9b000000ffff           ; 0x18: 64-bit code
 tr_gdt_end:
-; Fields patched by kernel/smp.c (offsets from trampoline_start):
+; Fields patched by kernel/cpu/smp.c (offsets from trampoline_start):
 tr_gdt_desc:
 	dw tr_gdt_end - tr_gdt - 1
 	dd tr_gdt - trampoline_start    ; + page base

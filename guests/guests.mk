@@ -63,19 +63,3 @@ $(BUILD)/guests/$(1).elf: $(patsubst %,$(BUILD)/%.o,$(sort $(wildcard guests/$(1
 	$$(Q)$$(call guest_fp_check,$(1),$$@)
 endef
 $(foreach g,$(GUEST_NAMES),$(eval $(call guest_rule,$(g))))
-
-# guest-emu runs guests as Linux processes with the hypercalls emulated (guests/emu/), so the
-# guest side is tested without the hypervisor: `make guests-check`.
-GUEST_EMU := $(BUILD)/guests/guest-emu
-
-$(GUEST_EMU): guests/emu/guest-emu.c kernel/elf.c kernel/fmt.c include/courier/abi.h $(HOST_HDRS)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  HOSTCC  $@")
-	$(Q)$(HOSTCC) -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -I. -DHOST_BUILD \
-		$(filter %.c,$^) -o $@
-
-guests: $(GUEST_EMU)
-
-.PHONY: guests-check
-guests-check: $(GUEST_ELFS) $(GUEST_EMU)
-	@guests/emu/check $(BUILD)

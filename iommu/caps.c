@@ -1,7 +1,7 @@
 #include "iommu/caps.h"
-#include "kernel/error.h"
-#include "kernel/fmt.h"
-#include "kernel/log.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/lib/log.h"
 
 #define VTD_ND_RESERVED 7
 #define MIN_LEVELS      3

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 #include "iommu/regs.h"
 
 /* 11.4.2 CAP_REG fields */

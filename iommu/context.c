@@ -1,6 +1,6 @@
 #include "iommu/context.h"
 #include "iommu/regs.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 #define VTD_CTX_AVAIL_MAX       0xf
 #define MIN_LEVELS              3

@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 /* 9.1 Root entry. The high 64 bits are reserved in legacy mode. */
 #define VTD_ROOT_P              BIT(0)

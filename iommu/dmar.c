@@ -1,8 +1,8 @@
 /* ACPI DMAR table parser (VT-d spec chapter 8); see iommu/dmar.h. */
 #include <stdarg.h>
 #include "iommu/dmar.h"
-#include "kernel/error.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/fmt.h"
 
 /* Known structure types: printed name, name in messages, minimum length, start of scopes. */
 struct type_info {

@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 #include "iommu/dmar_spec.h"
 
 /* Why and where a table was rejected; msg names the offset and the offending value. */

@@ -1,7 +1,7 @@
 /* Text form of a DMAR table; see iommu/dmar_print.h for the format's reference. */
 #include <stdarg.h>
 #include "iommu/dmar_print.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 
 /* An snprintf-style output buffer: len counts everything, only what fits is stored. */
 struct sink {

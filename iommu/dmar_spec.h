@@ -6,7 +6,7 @@
 #ifndef COURIER_IOMMU_DMAR_SPEC_H
 #define COURIER_IOMMU_DMAR_SPEC_H
 
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 /* 8.1 DMA Remapping Reporting Structure: the 36-byte ACPI header, then HAW and flags. */
 #define DMAR_HDR_SIGNATURE	0	/* 4 bytes, "DMAR" */

@@ -4,10 +4,10 @@
 #include "iommu/qi.h"
 #include "iommu/topology.h"
 #include "iommu/unit.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
-#include "kernel/spinlock.h"
-#include "kernel/vm.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
+#include "kernel/arch/spinlock.h"
+#include "kernel/mm/vm.h"
 #include "pci/pci.h"
 
 #define INV_RANGE_MAX   8       /* page-selective descriptors per range, else domain-wide */

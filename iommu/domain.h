@@ -15,7 +15,7 @@
 #define COURIER_IOMMU_DOMAIN_H
 
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 #include "iommu/slpt.h"
 
 struct domain;

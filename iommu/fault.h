@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 #include "iommu/fault_record.h"
 
 struct vtd_unit;

@@ -1,6 +1,6 @@
 #include "iommu/fault_record.h"
 #include "iommu/regs.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 
 /* Scalable-mode fault reasons start here (appendix A); Courier runs units in legacy mode. */
 #define VTD_FR_SM_FIRST 0x30

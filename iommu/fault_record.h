@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 /* FRCD_REG low 64 bits. */
 #define VTD_FRCD_FI             GENMASK(63, 12) /* DMA faults: page address of the request */

@@ -5,8 +5,8 @@
 #include "iommu/qi.h"
 #include "iommu/topology.h"
 #include "iommu/unit.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
 #include "pci/pci.h"
 
 extern char __image_start_phys[], __image_end_phys[];

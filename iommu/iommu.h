@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 struct pci_dev;
 struct vtd_unit;
@@ -39,7 +39,7 @@ int iommu_ioapic_unit(uint8_t id, uint16_t *sid);
 /* Handle faults recorded on every unit now, without waiting for the interrupt. */
 void iommu_fault_poll(void);
 
-/* selftest=dma: DMA through the IOMMU with every edu device (iommu/selftest_dma.c). */
+/* selftest=dma: DMA through the IOMMU with every edu device (tests/selftest/dma.c). */
 void selftest_dma(void);
 
 #endif

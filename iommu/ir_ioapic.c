@@ -3,12 +3,12 @@
 #include "iommu/ir_source.h"
 #include "iommu/ir_table.h"
 #include "iommu/unit.h"
-#include "kernel/acpi.h"
-#include "kernel/error.h"
-#include "kernel/irq.h"
-#include "kernel/log.h"
-#include "kernel/mmio.h"
-#include "kernel/spinlock.h"
+#include "kernel/firmware/acpi.h"
+#include "kernel/lib/error.h"
+#include "kernel/cpu/irq.h"
+#include "kernel/lib/log.h"
+#include "kernel/arch/mmio.h"
+#include "kernel/arch/spinlock.h"
 
 /* 82093AA I/O APIC: an index register and a data window. */
 #define IOAPIC_REGSEL           0x00

@@ -11,8 +11,8 @@
 #define COURIER_IOMMU_IR_IOAPIC_H
 
 #include <stdbool.h>
-#include "kernel/compiler.h"
-#include "kernel/percpu.h"
+#include "kernel/lib/compiler.h"
+#include "kernel/cpu/percpu.h"
 
 struct acpi_madt;
 

@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 struct pci_dev;
 

@@ -4,11 +4,11 @@
 #include "iommu/mem.h"
 #include "iommu/qi.h"
 #include "iommu/unit.h"
-#include "kernel/apic.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
-#include "kernel/mm.h"
-#include "kernel/vm.h"
+#include "kernel/cpu/apic.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/mm/vm.h"
 
 #define IR_ENTRIES_MIN  2u      /* IRTA.S = 0 */
 #define IRTE_BYTES      16u

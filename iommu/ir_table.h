@@ -15,8 +15,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
-#include "kernel/spinlock.h"
+#include "kernel/lib/compiler.h"
+#include "kernel/arch/spinlock.h"
 #include "iommu/irte.h"
 #include "iommu/irte_alloc.h"
 

@@ -1,5 +1,5 @@
 #include "iommu/irte.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 #define XAPIC_DST_MAX   0xff
 #define AVAIL_MAX       0xf

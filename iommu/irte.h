@@ -4,7 +4,7 @@
  * An IRTE is 128 bits, kept as two 64-bit words in memory order. The low word holds what the
  * interrupt becomes (present, vector, destination, modes); the high word holds who may send it
  * (source-id validation: SVT, SQ, SID). The table has 2^(IRTA.S + 1) entries; a remappable MSI
- * selects entry handle (+ subhandle with SHV), see msi/msi_msg.h.
+ * selects entry handle (+ subhandle with SHV), see kernel/arch/msi_msg.h.
  *
  * ---- The update rule --------------------------------------------------------------------
  *
@@ -32,7 +32,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 /* 9.10 IRTE low 64 bits, remapped format (IM = 0). */
 #define VTD_IRTE_P              BIT(0)          /* present */

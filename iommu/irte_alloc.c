@@ -1,5 +1,5 @@
 #include "iommu/irte_alloc.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 static bool pow2(unsigned n)
 {

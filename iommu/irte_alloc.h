@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 #define IRTE_ALLOC_MAX          65536u  /* IRTA.S = 15: 2^16 entries (11.4 IRTA_REG) */
 #define IRTE_ALLOC_WORD_BITS    64u

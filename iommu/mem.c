@@ -1,9 +1,9 @@
 #include "iommu/mem.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
-#include "kernel/mm.h"
-#include "kernel/spinlock.h"
-#include "kernel/vm.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/arch/spinlock.h"
+#include "kernel/mm/vm.h"
 
 #define POOL_ORDER      6               /* 64 frames (256 KiB) per pool */
 #define POOL_FRAMES     (1u << POOL_ORDER)

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 #include "iommu/ranges.h"
 
 /* A zeroed 4 KiB frame for the hardware's tables; 0 when out of memory. Never freed. */

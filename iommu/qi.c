@@ -1,10 +1,10 @@
 #include "iommu/qi.h"
 #include "iommu/mem.h"
 #include "iommu/unit.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
-#include "kernel/time.h"
-#include "kernel/vm.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
+#include "kernel/cpu/time.h"
+#include "kernel/mm/vm.h"
 
 #define QI_QS                   0       /* one page: 256 descriptors (11.4 IQA_REG.QS) */
 #define QI_ENTRIES              (256u << QI_QS)

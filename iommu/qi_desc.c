@@ -1,5 +1,5 @@
 #include "iommu/qi_desc.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 static struct vtd_qi_ret ok(uint64_t lo, uint64_t hi)
 {

@@ -1,5 +1,5 @@
 #include "iommu/ranges.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 static void remove_at(struct iommu_ranges *s, unsigned i)
 {

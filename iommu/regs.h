@@ -15,7 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 /* VT-d paging structures, tables and queues are made of 4 KiB pages. */
 #define VTD_PAGE_SHIFT          12

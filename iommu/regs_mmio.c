@@ -1,6 +1,6 @@
 /* The VT-d register hook of iommu/regs.h over a unit's MMIO mapping (host tests fake it). */
 #include "iommu/regs.h"
-#include "kernel/mmio.h"
+#include "kernel/arch/mmio.h"
 
 uint32_t vtd_read32(const struct vtd_regs *u, struct vtd_reg32 r)
 {

@@ -1,6 +1,6 @@
 #include <stdbool.h>
 #include "iommu/slpt.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 #define PAGE_4K         0x1000ull
 #define TABLE_SIZE      (SLPT_ENTRIES * sizeof(uint64_t))

@@ -1,6 +1,6 @@
 /*
  * Second-level page tables of legacy-mode DMA remapping (VT-d spec 9.8, second-level paging
- * entries): what a device's IOVA translates to. Pure, like kernel/paging.c:
+ * entries): what a device's IOVA translates to. Pure, like kernel/mm/paging.c:
  * table memory is reached through callbacks, so the same code serves the hypervisor and tests.
  *
  * A table has 3, 4 or 5 levels (39-, 48- or 57-bit IOVAs, CAP.SAGAW and the context entry's
@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 /* 9.8 Second-level paging entry fields used in legacy mode. */
 #define SLPT_R                  BIT(0)          /* read */

@@ -1,7 +1,7 @@
 #include "iommu/topology.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
-#include "kernel/string.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
+#include "kernel/lib/string.h"
 #include "pci/pci.h"
 
 int iommu_scope_path(uint16_t seg, const struct dmar_scope *sc, struct pci_bdf *out)

@@ -1,11 +1,11 @@
 #include "iommu/unit.h"
 #include "iommu/mem.h"
-#include "kernel/error.h"
-#include "kernel/fmt.h"
-#include "kernel/log.h"
-#include "kernel/mmio.h"
-#include "kernel/time.h"
-#include "kernel/vm.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/lib/log.h"
+#include "kernel/arch/mmio.h"
+#include "kernel/cpu/time.h"
+#include "kernel/mm/vm.h"
 
 #define GCMD_TIMEOUT_US         1000000
 #define DRHD_SIZE_PAGES_MASK    0xf     /* 8.3: Size bits 3:0, 2^N pages of registers */

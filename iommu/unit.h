@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
-#include "kernel/spinlock.h"
+#include "kernel/lib/compiler.h"
+#include "kernel/arch/spinlock.h"
 #include "iommu/caps.h"
 #include "iommu/context.h"
 #include "iommu/dmar.h"

@@ -3,31 +3,33 @@
  * end of the run. Each step reports what it found; bad input is reported and the boot goes on
  * with what is left wherever that is meaningful.
  */
-#include "kernel/acpi.h"
-#include "kernel/apic.h"
-#include "kernel/cpu.h"
-#include "kernel/error.h"
-#include "kernel/frame.h"
-#include "kernel/guest.h"
-#include "kernel/sched.h"
-#include "kernel/gdt.h"
-#include "kernel/log.h"
-#include "kernel/mm.h"
-#include "kernel/multiboot2.h"
+#include "kernel/firmware/acpi.h"
+#include "kernel/cpu/apic.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/lib/error.h"
+#include "kernel/mm/frame.h"
+#include "kernel/guest/guest.h"
+#include "kernel/guest/sched.h"
+#include "kernel/cpu/gdt.h"
+#include "kernel/lib/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/firmware/multiboot2.h"
 #include "kernel/options.h"
-#include "kernel/percpu.h"
+#include "kernel/cpu/percpu.h"
 #include "kernel/run.h"
-#include "kernel/selftest.h"
-#include "kernel/serial.h"
-#include "kernel/smp.h"
-#include "kernel/string.h"
-#include "kernel/time.h"
-#include "kernel/trap.h"
-#include "kernel/vm.h"
+#include "tests/selftest/selftest.h"
+#include "kernel/cpu/console.h"
+#include "kernel/cpu/stop.h"
+#include "kernel/guest/hypercall.h"
+#include "kernel/cpu/smp.h"
+#include "kernel/lib/string.h"
+#include "kernel/cpu/time.h"
+#include "kernel/cpu/trap.h"
+#include "kernel/mm/vm.h"
 #include "iommu/iommu.h"
 #include "iommu/ir_ioapic.h"
 #include "iommu/ir_table.h"
-#include "kernel/irq.h"
+#include "kernel/cpu/irq.h"
 #include "msi/msi.h"
 #include "pci/cfg.h"
 #include "pci/pci.h"
@@ -164,6 +166,26 @@ static void __boot ir_setup(void)
 
 static void force_fault(enum fault_kind kind);
 
+/* Every CPU, once on its own stack: its APIC, hypercall entry, stop and wake vectors, tick. */
+static void cpu_local_init(void)
+{
+	apic_cpu_init();
+	hypercall_cpu_init();
+	stop_install_handler();
+	smp_local_init();
+	time_start_tick((unsigned)options.tick_hz, sched_tick);
+}
+
+static const struct smp_ap_ops ap_ops = { .init = cpu_local_init, .run = sched_idle };
+
+/* Ring 3 is where guests run: an exception there stops that guest only. */
+static void guest_fault(struct trap_frame *frame) { guest_crash(this_cpu()->current, frame); }
+
+static const struct trap_user_ops guest_trap_ops = {
+	.fault = guest_fault,
+	.resume = sched_return_to_user,
+};
+
 static void __noreturn kmain_on_stack(void)
 {
 	struct percpu *bsp = this_cpu();
@@ -187,7 +209,7 @@ static void __noreturn kmain_on_stack(void)
 	bsp->online = true;
 	irq_enable();
 
-	unsigned online = smp_boot(&madt, (unsigned)options.maxcpus);
+	unsigned online = smp_boot(&madt, (unsigned)options.maxcpus, &ap_ops);
 	log_info("smp: %u CPUs online, local APIC in %s mode", online, apic_mode_name());
 	for (unsigned i = 0; i < cpu_count; i++)
 		if (cpu_at(i)->online)
@@ -210,7 +232,13 @@ static void __noreturn kmain_on_stack(void)
 	guests_start();
 	/* From here the idle loop ends the run: exit=idle once every guest has ended, exit=<ms>
 	 * from the tick. */
-	sched_boot_done();
+	struct sched_policy policy = {
+		.move_ms = options.move_ms,
+		.end_when_idle = options.exit_mode == EXIT_IDLE,
+		.end_after_ms = options.exit_mode == EXIT_AFTER_MS ? options.exit_ms : 0,
+		.end_run = run_end,
+	};
+	sched_boot_done(&policy);
 	if (options.exit_mode == EXIT_NEVER)
 		log_info("boot complete (exit=idle or exit=<ms> would end the run)");
 	sched_idle();
@@ -229,9 +257,9 @@ void __noreturn kmain(uint32_t magic, uint32_t info_pa)
 
 	bsp->self = bsp;
 	wrmsr(MSR_GS_BASE, (uint64_t)bsp);
-	log_percpu_ready();
-	serial_init();
+	console_init();
 	idt_init();
+	trap_set_user_ops(&guest_trap_ops);
 	idt_load();
 	log_info("Courier hypervisor, multiboot2 magic %#x, boot information at %#x", magic, info_pa);
 

@@ -1,9 +1,9 @@
 #include "kernel/options.h"
-#include "kernel/cmdline.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
-#include "kernel/percpu.h"
-#include "kernel/string.h"
+#include "kernel/lib/cmdline.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/lib/string.h"
 
 struct options options = {
 	.exit_mode = EXIT_NEVER,

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 enum exit_mode { EXIT_NEVER, EXIT_IDLE, EXIT_AFTER_MS };
 enum fault_kind { FAULT_NONE, FAULT_DE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_STACK };

@@ -1,10 +1,10 @@
 #include "msi/msi.h"
 #include "iommu/ir_table.h"
 #include "iommu/unit.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
-#include "kernel/mmio.h"
-#include "msi/msi_msg.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
+#include "kernel/arch/mmio.h"
+#include "kernel/arch/msi_msg.h"
 #include "pci/pci.h"
 
 /* PCI LB 3.0 6.8.2: MSI-X table entry fields. */
@@ -162,14 +162,6 @@ bool msi_mask(struct msi_dev *md, unsigned k, bool masked)
 	uint32_t v = pci_cfg_read32(md->dev->bdf, c->mask);
 	pci_cfg_write32(md->dev->bdf, c->mask, masked ? v | BIT(k) : v & ~BIT(k));
 	return true;
-}
-
-void msi_set_handle(struct msi_dev *md, uint16_t handle)
-{
-	if (md->kind == MSI_KIND_MSIX)
-		msix_write_entries(md, handle);
-	else if (md->kind == MSI_KIND_MSI)
-		msi_write_msg(md, message(handle));
 }
 
 static void command_on(struct pci_dev *d)

@@ -18,7 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 #include "iommu/ir_source.h"
 
 struct pci_dev;
@@ -66,12 +66,6 @@ bool msi_can_mask(const struct msi_dev *md);
 bool msi_pending(const struct msi_dev *md, unsigned k);
 
 struct msi_cap_state msi_cap_read(const struct msi_dev *md);
-/* Test only: program every message with another handle (as if d sent on someone else's
- * IRTEs); handle = md->irte restores it. */
-void msi_set_handle(struct msi_dev *md, uint16_t handle);
 
-/* selftest=msi: every edu, e1000e and nec-usb-xhci through the route table
- * (msi/selftest_msi.c). */
-void selftest_msi(void);
 
 #endif

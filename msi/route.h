@@ -14,7 +14,7 @@
  * Retargeting (docs/architecture.md, "Moving a route"): a vector on the new CPU with the same
  * handler; the IRTE's low 64 bits (destination and vector) in one store; an IEC invalidation
  * and a wait, after which the unit sends nothing more to the old (CPU, vector) and has drained
- * what it sent there; then the old vector is released through kernel/irq.c, which frees it
+ * what it sent there; then the old vector is released through kernel/cpu/irq.c, which frees it
  * only once the old CPU has taken every interrupt still pending on it. A message already on
  * its way to the old CPU therefore runs the same handler there, exactly once; the vector is
  * never given to another route before that. Between the store and the drain, a handler may
@@ -28,7 +28,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 struct pci_dev;
 struct msi_dev;

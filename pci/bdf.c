@@ -1,6 +1,6 @@
-#include "kernel/ctype.h"
-#include "kernel/error.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/ctype.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/fmt.h"
 #include "pci/bdf.h"
 
 char *pci_bdf_fmt(char *buf, struct pci_bdf bdf)

@@ -7,11 +7,11 @@
  * are single loads and stores and need none.
  */
 #include <stdbool.h>
-#include "kernel/io.h"
-#include "kernel/error.h"
-#include "kernel/log.h"
-#include "kernel/mmio.h"
-#include "kernel/spinlock.h"
+#include "kernel/arch/io.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/log.h"
+#include "kernel/arch/mmio.h"
+#include "kernel/arch/spinlock.h"
 #include "pci/cfg.h"
 #include "pci/regs.h"
 

@@ -4,7 +4,7 @@
  * on an explicit stack, each bus number at most once per segment, so the walk needs no
  * recursion and ends on any input.
  */
-#include "kernel/log.h"
+#include "kernel/lib/log.h"
 #include "pci/pci.h"
 
 #define PCI_BUSES 256

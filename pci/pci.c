@@ -1,8 +1,8 @@
 /* The function table: filled in enumeration order (depth first), then only read. */
 #include <stdarg.h>
-#include "kernel/fmt.h"
-#include "kernel/log.h"
-#include "kernel/string.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/lib/log.h"
+#include "kernel/lib/string.h"
 #include "pci/pci.h"
 
 static struct pci_dev devs[PCI_MAX_DEVS];

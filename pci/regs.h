@@ -8,7 +8,7 @@
 #ifndef COURIER_PCI_REGS_H
 #define COURIER_PCI_REGS_H
 
-#include "kernel/compiler.h"
+#include "kernel/lib/compiler.h"
 
 /* Configuration space sizes: conventional (PCI LB §6.1) and extended (PCIe §7.2.2). */
 #define PCI_CFG_SIZE            0x100

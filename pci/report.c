@@ -3,8 +3,8 @@
  * function (docs/report.md): bdf id class sid msi msix bridge.
  */
 #include <stdarg.h>
-#include "kernel/fmt.h"
-#include "kernel/log.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/lib/log.h"
 #include "pci/pci.h"
 
 #define LINE_MAX 320

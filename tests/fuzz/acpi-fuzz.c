@@ -4,13 +4,13 @@
  * scan). Build and run:
  *   clang -g -O1 -std=gnu11 -I. -DHOST_BUILD -fsanitize=fuzzer,address,undefined \
  *     -fno-sanitize-recover=undefined \
- *     tests/fuzz/acpi-fuzz.c kernel/acpi.c kernel/acpi_madt.c kernel/acpi_mcfg.c \
+ *     tests/fuzz/acpi-fuzz.c kernel/firmware/acpi.c kernel/firmware/acpi_madt.c kernel/firmware/acpi_mcfg.c \
  *     tests/unit/fake-log.c -o build/host/acpi-fuzz
  *   build/host/acpi-fuzz -max_total_time=60
  */
 #include <stdlib.h>
 #include <string.h>
-#include "kernel/acpi.h"
+#include "kernel/firmware/acpi.h"
 #include "tests/unit/fake-log.h"
 
 static struct acpi_madt madt;

@@ -4,7 +4,7 @@
  * dmar_validate(). Build and run from the repository root (seeds: the real tables):
  *
  *   clang -std=gnu11 -g -O1 -I. -DHOST_BUILD -fsanitize=fuzzer,address,undefined \
- *       tests/fuzz/dmar-fuzz.c iommu/dmar.c iommu/dmar_print.c kernel/fmt.c \
+ *       tests/fuzz/dmar-fuzz.c iommu/dmar.c iommu/dmar_print.c kernel/lib/fmt.c \
  *       -o build/host/dmar-fuzz
  *   mkdir -p build/fuzz/dmar && build/host/dmar-fuzz -max_total_time=60 \
  *       build/fuzz/dmar tests/data/acpi/dmar

@@ -2,15 +2,15 @@
  * libFuzzer harness for elf_check(). Build and run (no Makefile rule yet):
  *   clang -g -O1 -std=gnu11 -I. -DHOST_BUILD -fsanitize=fuzzer,address,undefined \
  *     -fno-sanitize-recover=undefined \
- *     tests/fuzz/elf-fuzz.c kernel/elf.c kernel/fmt.c -o build/host/elf-fuzz
+ *     tests/fuzz/elf-fuzz.c kernel/lib/elf.c kernel/lib/fmt.c -o build/host/elf-fuzz
  *   mkdir -p build/fuzz-elf && cp build/guests/hello.elf build/fuzz-elf/   # a seed, if built
  *   build/host/elf-fuzz build/fuzz-elf -max_total_time=60
- * Whatever elf_check() accepts must keep the promises of kernel/elf.h; the harness aborts if
+ * Whatever elf_check() accepts must keep the promises of kernel/lib/elf.h; the harness aborts if
  * it does not, and ASan catches any read outside the input.
  */
 #include <stdlib.h>
 #include <string.h>
-#include "kernel/elf.h"
+#include "kernel/lib/elf.h"
 
 #define LO      0x400000ull
 #define HI      0x800000ull

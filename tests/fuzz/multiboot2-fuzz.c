@@ -2,13 +2,13 @@
  * libFuzzer harness for mb2_parse(). Build and run (no Makefile rule yet):
  *   clang -g -O1 -std=gnu11 -I. -DHOST_BUILD -fsanitize=fuzzer,address,undefined \
  *     -fno-sanitize-recover=undefined \
- *     tests/fuzz/multiboot2-fuzz.c kernel/multiboot2.c tests/unit/fake-log.c \
+ *     tests/fuzz/multiboot2-fuzz.c kernel/firmware/multiboot2.c tests/unit/fake-log.c \
  *     -o build/host/multiboot2-fuzz
  *   build/host/multiboot2-fuzz -max_total_time=60
  */
 #include <stdlib.h>
 #include <string.h>
-#include "kernel/multiboot2.h"
+#include "kernel/firmware/multiboot2.h"
 #include "tests/unit/fake-log.h"
 
 static struct mb2_info info;

@@ -20,7 +20,7 @@ SMP = 2
 FAULT_CPU = 1           # fault events go to CPU 1 (APIC id 1 under QEMU)
 VEC_IOMMU_FAULT = 0xe0
 PAGE = 0x1000
-SP_IOVA = 0xe000000     # iommu/selftest_dma.c: the superpage check's IOVA
+SP_IOVA = 0xe000000     # tests/selftest/dma.c: the superpage check's IOVA
 
 DEVICES = [
     "edu,addr=0x10",

@@ -28,9 +28,9 @@ from courier import BUILD, Skip, run, scenario
 
 GUESTS = os.path.join(BUILD, "guests")
 PAGE = 0x1000
-RAM_BASE = 0x400000             # kernel/guest.h GUEST_RAM_BASE
-START_INFO_VA = 0x200000        # kernel/guest.h GUEST_START_INFO_VA
-STACK_BYTES = 0x10000           # kernel/guest.h GUEST_STACK_BYTES
+RAM_BASE = 0x400000             # kernel/guest/guest.h GUEST_RAM_BASE
+START_INFO_VA = 0x200000        # kernel/guest/guest.h GUEST_START_INFO_VA
+STACK_BYTES = 0x10000           # kernel/guest/guest.h GUEST_STACK_BYTES
 HV_DIRECT_MAP = 0xffff800000000000
 EDU_DMA_BYTES = 4095            # guests/edu/main.c EDU_DMA_MAX
 BOOT_TIMEOUT = 25.0             # seconds per boot, times COURIER_TIMEOUT_SCALE

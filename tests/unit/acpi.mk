@@ -1,1 +1,1 @@
-UNIT_SRCS_acpi := kernel/acpi.c tests/unit/fake-log.c
+UNIT_SRCS_acpi := kernel/firmware/acpi.c tests/unit/fake-log.c

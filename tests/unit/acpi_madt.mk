@@ -1,1 +1,1 @@
-UNIT_SRCS_acpi_madt := kernel/acpi_madt.c tests/unit/fake-log.c
+UNIT_SRCS_acpi_madt := kernel/firmware/acpi_madt.c tests/unit/fake-log.c

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "kernel/acpi.h"
-#include "kernel/error.h"
+#include "kernel/firmware/acpi.h"
+#include "kernel/lib/error.h"
 #include "tests/unit/fake-log.h"
 
 static uint8_t tbl[1024];

@@ -1,1 +1,1 @@
-UNIT_SRCS_acpi_mcfg := kernel/acpi_mcfg.c tests/unit/fake-log.c
+UNIT_SRCS_acpi_mcfg := kernel/firmware/acpi_mcfg.c tests/unit/fake-log.c

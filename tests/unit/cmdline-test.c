@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "kernel/cmdline.h"
-#include "kernel/error.h"
+#include "kernel/lib/cmdline.h"
+#include "kernel/lib/error.h"
 #include "tests/unit/fake-log.h"
 
 /* An `exit=idle|<ms>` style callback: idle is stored as 0. */

@@ -1,1 +1,1 @@
-UNIT_SRCS_cmdline := kernel/cmdline.c kernel/fmt.c tests/unit/fake-log.c
+UNIT_SRCS_cmdline := kernel/lib/cmdline.c kernel/lib/fmt.c tests/unit/fake-log.c

@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "kernel/desc.h"
+#include "kernel/arch/desc.h"
 
 static void segments(void **state)
 {

@@ -1,1 +1,1 @@
-UNIT_SRCS_desc := kernel/desc.c
+UNIT_SRCS_desc := kernel/arch/desc.c

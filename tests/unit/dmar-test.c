@@ -15,7 +15,7 @@
 #include "tests/unit/table-builder.h"
 #include "iommu/dmar.h"
 #include "iommu/dmar_print.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 static const char *const tables[] = {
 	"dell-latitude-9420-dmar", "dell-poweredge-r820-dmar", "dell-xps-13-9350-dmar",

@@ -1,1 +1,1 @@
-UNIT_SRCS_dmar := iommu/dmar.c iommu/dmar_print.c kernel/fmt.c
+UNIT_SRCS_dmar := iommu/dmar.c iommu/dmar_print.c kernel/lib/fmt.c

@@ -1,5 +1,5 @@
 /*
- * kernel/elf.c: every rule on hand-built images, corruptions of a real guest image, and the
+ * kernel/lib/elf.c: every rule on hand-built images, corruptions of a real guest image, and the
  * real guests themselves (every $BUILD/guests/NAME.elf, when they have been built).
  */
 #include <stdarg.h>
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <glob.h>
 #include <cmocka.h>
-#include "kernel/elf.h"
-#include "kernel/error.h"
+#include "kernel/lib/elf.h"
+#include "kernel/lib/error.h"
 
 /* The window the tests load into: 4 MiB of guest RAM at 0x400000, as the hypervisor does. */
 #define LO              0x400000ull
@@ -529,7 +529,7 @@ static void real_corrupted(void **state)
 
 /*
  * Random byte changes in the headers of the real image: whatever the checker accepts must
- * keep every promise of kernel/elf.h (ASan and UBSan watch the rest).
+ * keep every promise of kernel/lib/elf.h (ASan and UBSan watch the rest).
  */
 static void real_fuzzed(void **state)
 {

@@ -1,1 +1,1 @@
-UNIT_SRCS_elf := kernel/elf.c kernel/fmt.c
+UNIT_SRCS_elf := kernel/lib/elf.c kernel/lib/fmt.c

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tests/unit/fake-log.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 
 char fake_log_buf[65536];
 unsigned fake_log_errors;

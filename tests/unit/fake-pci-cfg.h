@@ -4,8 +4,8 @@
  * (all ones written, size mask read back) and read-only registers stay put. Absent functions
  * read all ones. Misaligned accesses and BAR sizing with decoding on are counted for tests.
  */
-#ifndef COURIER_TESTS_FAKE_PCI_CFG_H
-#define COURIER_TESTS_FAKE_PCI_CFG_H
+#ifndef COURIER_TESTS_UNIT_FAKE_PCI_CFG_H
+#define COURIER_TESTS_UNIT_FAKE_PCI_CFG_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 
 /* Some cases feed deliberately odd formats to the formatter. */
 #pragma GCC diagnostic ignored "-Wformat"

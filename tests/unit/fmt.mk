@@ -1,1 +1,1 @@
-UNIT_SRCS_fmt := kernel/fmt.c
+UNIT_SRCS_fmt := kernel/lib/fmt.c

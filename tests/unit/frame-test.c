@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "kernel/error.h"
-#include "kernel/frame.h"
+#include "kernel/lib/error.h"
+#include "kernel/mm/frame.h"
 #include "tests/unit/fake-log.h"
 
 #define KiB 0x400ull

@@ -1,1 +1,1 @@
-UNIT_SRCS_frame := kernel/frame.c tests/unit/fake-log.c
+UNIT_SRCS_frame := kernel/mm/frame.c tests/unit/fake-log.c

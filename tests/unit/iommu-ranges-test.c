@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "iommu/ranges.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 static struct iommu_ranges s;
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include "iommu/irte_alloc.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 static uint64_t bits[IRTE_ALLOC_WORDS(IRTE_ALLOC_MAX)];
 

@@ -10,8 +10,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "kernel/error.h"
-#include "msi/msi_msg.h"
+#include "kernel/lib/error.h"
+#include "kernel/arch/msi_msg.h"
 
 static void compat_known(void **state)
 {

@@ -1,1 +1,1 @@
-UNIT_SRCS_msi-msg := msi/msi_msg.c
+UNIT_SRCS_msi-msg := kernel/arch/msi_msg.c

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "kernel/error.h"
-#include "kernel/multiboot2.h"
+#include "kernel/lib/error.h"
+#include "kernel/firmware/multiboot2.h"
 #include "tests/unit/fake-log.h"
 
 /* A boot information blob built tag by tag, as a loader would. */

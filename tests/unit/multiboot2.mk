@@ -1,1 +1,1 @@
-UNIT_SRCS_multiboot2 := kernel/multiboot2.c tests/unit/fake-log.c
+UNIT_SRCS_multiboot2 := kernel/firmware/multiboot2.c tests/unit/fake-log.c

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "kernel/error.h"
-#include "kernel/paging.h"
-#include "kernel/pte.h"
+#include "kernel/lib/error.h"
+#include "kernel/mm/paging.h"
+#include "kernel/arch/pte.h"
 
 #define FAKE_FRAMES 64
 static uint8_t fake_ram[FAKE_FRAMES][4096] __attribute__((aligned(4096)));

@@ -1,1 +1,1 @@
-UNIT_SRCS_paging := kernel/paging.c
+UNIT_SRCS_paging := kernel/mm/paging.c

@@ -1,1 +1,1 @@
-UNIT_SRCS_pci-bar := pci/bar.c pci/pci.c pci/bdf.c kernel/fmt.c tests/unit/fake-pci-cfg.c tests/unit/fake-log.c tests/unit/pci-fixture.c
+UNIT_SRCS_pci-bar := pci/bar.c pci/pci.c pci/bdf.c kernel/lib/fmt.c tests/unit/fake-pci-cfg.c tests/unit/fake-log.c tests/unit/pci-fixture.c

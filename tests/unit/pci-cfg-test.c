@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "kernel/io.h"
-#include "kernel/mmio.h"
+#include "kernel/arch/io.h"
+#include "kernel/arch/mmio.h"
 #include "pci/cfg.h"
 #include "tests/unit/fake-log.h"
 

@@ -1,7 +1,7 @@
 /* The shared fixture of the PCI unit tests that look at one function: a NIC-like function at
  * 00:03.0 in the register-file fake (tests/unit/fake-pci-cfg.h). */
-#ifndef COURIER_TESTS_PCI_FIXTURE_H
-#define COURIER_TESTS_PCI_FIXTURE_H
+#ifndef COURIER_TESTS_UNIT_PCI_FIXTURE_H
+#define COURIER_TESTS_UNIT_PCI_FIXTURE_H
 
 #include "tests/unit/fake-pci-cfg.h"
 

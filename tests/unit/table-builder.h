@@ -2,8 +2,8 @@
  * Building little-endian firmware tables (ACPI DMAR and the like) byte by byte in host tests.
  * Include after <cmocka.h>: a table that outgrows its buffer fails the test.
  */
-#ifndef COURIER_TESTS_TABLE_BUILDER_H
-#define COURIER_TESTS_TABLE_BUILDER_H
+#ifndef COURIER_TESTS_UNIT_TABLE_BUILDER_H
+#define COURIER_TESTS_UNIT_TABLE_BUILDER_H
 
 #include <stdint.h>
 

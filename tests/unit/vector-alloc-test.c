@@ -1,4 +1,4 @@
-/* The per-CPU vector allocator (kernel/vector_alloc.c): only the dynamic range, spread over
+/* The per-CPU vector allocator (kernel/cpu/vector_alloc.c): only the dynamic range, spread over
  * the priority classes, exhaustion, free and its refusals. */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -6,9 +6,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "kernel/error.h"
-#include "kernel/vector_alloc.h"
-#include "kernel/vectors.h"
+#include "kernel/lib/error.h"
+#include "kernel/cpu/vector_alloc.h"
+#include "kernel/cpu/vectors.h"
 
 #define DYNAMIC (VEC_DYNAMIC_LAST - VEC_DYNAMIC_FIRST + 1)
 

@@ -1,1 +1,1 @@
-UNIT_SRCS_vector-alloc := kernel/vector_alloc.c
+UNIT_SRCS_vector-alloc := kernel/cpu/vector_alloc.c

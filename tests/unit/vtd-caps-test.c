@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "iommu/caps.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 #include "tests/unit/fake-log.h"
 
 /*

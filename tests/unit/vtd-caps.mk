@@ -1,1 +1,1 @@
-UNIT_SRCS_vtd-caps := iommu/caps.c kernel/fmt.c tests/unit/fake-log.c
+UNIT_SRCS_vtd-caps := iommu/caps.c kernel/lib/fmt.c tests/unit/fake-log.c

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include "iommu/context.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 /* 9.1: P is bit 0, CTP bits 63:12; the high half is reserved in legacy mode. */
 static void root_entry(void **state)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include "iommu/irte.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 /* Vector 0x31 to APIC id 2, fixed, physical, edge; only 00:03.0 (SID 0x18) may send it. */
 static void known_xapic(void **state)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "iommu/qi_desc.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 #define PG 0x1000ull
 

@@ -1,1 +1,1 @@
-UNIT_SRCS_vtd-qi-desc := iommu/qi_desc.c iommu/caps.c kernel/fmt.c tests/unit/fake-log.c
+UNIT_SRCS_vtd-qi-desc := iommu/qi_desc.c iommu/caps.c kernel/lib/fmt.c tests/unit/fake-log.c

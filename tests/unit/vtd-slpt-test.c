@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "iommu/slpt.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 
 #define FAKE_FRAMES 256
 #define FAKE_BASE   0x100000ull  /* physical address of ram[0] */

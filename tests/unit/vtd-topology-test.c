@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include "tests/unit/table-builder.h"
 #include "iommu/topology.h"
-#include "kernel/error.h"
+#include "kernel/lib/error.h"
 #include "pci/pci.h"
 #include "tests/unit/fake-log.h"
 #include "tests/unit/fake-pci-cfg.h"

@@ -1,0 +1,23 @@
+/* x86 port I/O. The hardware-access hook for ports: host tests provide their own. */
+#ifndef COURIER_KERNEL_ARCH_IO_H
+#define COURIER_KERNEL_ARCH_IO_H
+
+#include <stdint.h>
+
+#ifndef HOST_BUILD
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline uint16_t inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+#else
+void outb(uint16_t port, uint8_t v);
+void outw(uint16_t port, uint16_t v);
+void outl(uint16_t port, uint32_t v);
+uint8_t inb(uint16_t port);
+uint16_t inw(uint16_t port);
+uint32_t inl(uint16_t port);
+#endif
+
+#endif

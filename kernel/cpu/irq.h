@@ -1,0 +1,46 @@
+/*
+ * Device vectors: a vector allocator per CPU (kernel/cpu/vector_alloc.h) and the per-CPU table
+ * from vector to handler (percpu.vectors[], the one trap_entry reads), so that one vector
+ * number means different things on different CPUs.
+ *
+ * Handlers are installed on any CPU from any CPU: a slot is written only while its vector is
+ * free (no interrupt can name it yet), argument first, function last.
+ *
+ * Giving a vector back is the delicate part. Once nothing will send a new interrupt on (cpu,
+ * v) — the IRTE that named it was rewritten, invalidated and waited for, which also drains
+ * every request remapped with the old entry into its CPU's local APIC (VT-d 6.5.2.7) — an
+ * interrupt may still sit in cpu's IRR, or be taken later than that if cpu runs with
+ * interrupts off. irq_vector_release() therefore sends cpu an IPI on VEC_IRQ_DRAIN, the
+ * lowest-priority vector there is. The local APIC hands a CPU its pending interrupts highest
+ * priority first (SDM vol. 3 10.8.3.1), and handlers run with interrupts off to the end, so
+ * when cpu runs the drain handler every earlier interrupt on v has been handled by v's
+ * handler; the drain handler checks v's IRR bit as well (an interrupt that arrived while it
+ * ran) and tries again later if it is set. Only then is the slot cleared and v freed: a late
+ * interrupt always reaches the handler it was meant for, never a later owner of v.
+ */
+#ifndef COURIER_KERNEL_CPU_IRQ_H
+#define COURIER_KERNEL_CPU_IRQ_H
+
+#include <stdbool.h>
+#include "kernel/lib/compiler.h"
+#include "kernel/cpu/percpu.h"
+
+/* Boot, after SMP start: the drain handler on every CPU online. */
+void irq_init(void);
+
+/* A free vector of CPU cpu with fn(frame, arg) installed: the vector, or E_NOMEM/E_INVAL. */
+int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg) __must_check;
+
+/*
+ * Free vector v of cpu once no interrupt on it can still arrive (above); done(arg), arg the
+ * handler's argument, then runs on cpu in interrupt context. Returns at once; E_INVAL for a
+ * vector not allocated or already being released.
+ */
+int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg)) __must_check;
+
+/* Is (cpu, v) allocated (including while being released)? */
+bool irq_vector_in_use(unsigned cpu, unsigned v);
+/* Free dynamic vectors of cpu. */
+unsigned irq_vectors_free(unsigned cpu);
+
+#endif

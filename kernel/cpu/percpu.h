@@ -1,0 +1,57 @@
+/* Per-CPU state, reached through the GS base (gs:0 holds the structure's own address). */
+#ifndef COURIER_KERNEL_CPU_PERCPU_H
+#define COURIER_KERNEL_CPU_PERCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "kernel/arch/desc.h"
+
+#define MAX_CPUS 64
+
+struct trap_frame;
+typedef void (*vector_handler_t)(struct trap_frame *frame, void *arg);
+
+struct vector_slot {
+	vector_handler_t fn;
+	void *arg;
+};
+
+struct guest;
+
+struct percpu {
+	struct percpu *self;            /* must stay first: this_cpu() reads gs:0 */
+	uint64_t kstack_top;            /* boot/syscall.asm: the stack a hypercall runs on */
+	uint64_t user_rsp;              /* boot/syscall.asm: the guest's RSP during entry */
+	struct guest *current;          /* the guest this CPU runs, NULL when idle */
+	unsigned index;
+	uint32_t apic_id;
+	uint32_t acpi_uid;
+	volatile bool online;
+	bool in_fatal;                  /* a fatal exception is being reported on this CPU */
+	uint64_t stack_top;             /* kernel stack (guard page below) */
+	uint64_t stack_bottom;
+	volatile uint64_t ticks;        /* local APIC timer interrupts taken */
+	struct vector_slot vectors[IDT_ENTRIES];
+	uint64_t gdt[GDT_ENTRIES] __aligned(16);
+	struct tss64 tss __aligned(16);
+};
+
+/* boot/syscall.asm addresses these fields through GS. */
+#define PERCPU_KSTACK_TOP       8
+#define PERCPU_USER_RSP         16
+_Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "asm offset");
+_Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "asm offset");
+
+extern struct percpu percpu_area[MAX_CPUS];
+extern unsigned cpu_count;      /* CPUs started (online or not) */
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+static inline struct percpu *cpu_at(unsigned i) { return &percpu_area[i]; }
+
+#endif

@@ -1,0 +1,65 @@
+#include <stdbool.h>
+#include "kernel/cpu/serial.h"
+#include "kernel/lib/compiler.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/arch/io.h"
+
+/* 16550 registers (offsets from the base port) and bits. */
+#define COM1            0x3f8
+#define UART_THR        0       /* transmit holding (DLAB=0) */
+#define UART_DLL        0       /* divisor low (DLAB=1) */
+#define UART_IER        1
+#define UART_DLM        1
+#define UART_FCR        2
+#define UART_LCR        3
+#define UART_MCR        4
+#define UART_LSR        5
+#define UART_SCR        7
+#define LCR_8N1         0x03
+#define LCR_DLAB        BIT(7)
+#define FCR_ENABLE_CLEAR 0x07
+#define MCR_DTR_RTS     0x03
+#define LSR_THRE        BIT(5)
+#define UART_CLOCK      115200
+#define BAUD            115200
+/* A missing or stuck UART must not hang the hypervisor: give up on a byte after this. */
+#define TX_SPIN_LIMIT   1000000
+
+static bool present;
+
+void serial_init(void)
+{
+	outb(COM1 + UART_SCR, 0x5a);
+	if (inb(COM1 + UART_SCR) != 0x5a)
+		return;
+	outb(COM1 + UART_IER, 0);
+	outb(COM1 + UART_LCR, LCR_DLAB);
+	outb(COM1 + UART_DLL, UART_CLOCK / BAUD);
+	outb(COM1 + UART_DLM, 0);
+	outb(COM1 + UART_LCR, LCR_8N1);
+	outb(COM1 + UART_FCR, FCR_ENABLE_CLEAR);
+	outb(COM1 + UART_MCR, MCR_DTR_RTS);
+	present = true;
+}
+
+static void putc_raw(char c)
+{
+	for (unsigned spin = 0; spin < TX_SPIN_LIMIT; spin++) {
+		if (inb(COM1 + UART_LSR) & LSR_THRE) {
+			outb(COM1 + UART_THR, (uint8_t)c);
+			return;
+		}
+		cpu_relax();
+	}
+}
+
+void serial_write(const char *s, size_t n)
+{
+	if (!present)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			putc_raw('\r');
+		putc_raw(s[i]);
+	}
+}

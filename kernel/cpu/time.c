@@ -1,0 +1,167 @@
+#include "kernel/cpu/time.h"
+#include "kernel/cpu/apic.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/lib/error.h"
+#include "kernel/arch/io.h"
+#include "kernel/lib/log.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/cpu/trap.h"
+#include "kernel/cpu/vectors.h"
+
+/* 8254 PIT (channel 2, gated through port 0x61), the reference when CPUID gives no TSC rate. */
+#define PIT_HZ                  1193182
+#define PIT_CH2                 0x42
+#define PIT_CMD                 0x43
+#define PIT_CMD_CH2_LOHI_MODE0  0xb0
+#define PORT_B                  0x61
+#define PORT_B_GATE2            BIT(0)
+#define PORT_B_SPEAKER          BIT(1)
+#define PORT_B_OUT2             BIT(5)
+#define CAL_MS                  10
+#define CAL_ROUNDS              3
+#define PIT_WAIT_SPINS          100000000ull
+
+#define CPUID_TSC_LEAF          0x15
+
+static uint64_t tsc_hz, tsc_boot, apic_timer_hz;
+static const char *source = "none";
+
+const char *time_source(void) { return source; }
+uint64_t time_tsc_hz(void) { return tsc_hz; }
+
+static uint64_t tsc_from_cpuid(void)
+{
+	if (cpuid(0, 0).eax < CPUID_TSC_LEAF)
+		return 0;
+	struct cpuid_regs r = cpuid(CPUID_TSC_LEAF, 0);
+	/* EAX/EBX = TSC / crystal ratio; ECX = crystal Hz (0 when not enumerated). */
+	if (!r.eax || !r.ebx || !r.ecx)
+		return 0;
+	return (uint64_t)r.ecx * r.ebx / r.eax;
+}
+
+/* TSC cycles in CAL_MS milliseconds of PIT time; 0 if the PIT never counts down. */
+static uint64_t pit_measure(void)
+{
+	uint16_t count = PIT_HZ * CAL_MS / 1000;
+	uint8_t b = inb(PORT_B);
+
+	outb(PORT_B, (b & ~PORT_B_SPEAKER) & ~PORT_B_GATE2);
+	outb(PIT_CMD, PIT_CMD_CH2_LOHI_MODE0);
+	outb(PIT_CH2, count & 0xff);
+	outb(PIT_CH2, count >> 8);
+	outb(PORT_B, (b & ~PORT_B_SPEAKER) | PORT_B_GATE2);   /* start counting */
+	uint64_t t0 = rdtsc();
+	for (uint64_t spin = 0; spin < PIT_WAIT_SPINS; spin++) {
+		if (inb(PORT_B) & PORT_B_OUT2) {
+			uint64_t t1 = rdtsc();
+			outb(PORT_B, b);
+			return t1 - t0;
+		}
+	}
+	outb(PORT_B, b);
+	return 0;
+}
+
+static uint64_t tsc_from_pit(void)
+{
+	uint64_t best = 0;
+	for (int i = 0; i < CAL_ROUNDS; i++) {
+		uint64_t c = pit_measure();
+		if (c && (!best || c < best))
+			best = c;
+	}
+	return best * (1000 / CAL_MS);
+}
+
+/*
+ * The APIC timer against the TSC. Each round reads the counter and the TSC back to back at
+ * both ends, so only those two short windows can be stretched by a preempted virtual CPU (a
+ * busy host under TCG stalls a vCPU for many milliseconds); the median of the rounds discards
+ * a round that was stretched anyway.
+ */
+static uint64_t apic_timer_measure(void)
+{
+	uint64_t hz[CAL_ROUNDS];
+
+	apic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
+	for (int i = 0; i < CAL_ROUNDS; i++) {
+		apic_write(APIC_TIMER_INIT, 0xffffffff);
+		uint32_t c0 = apic_read(APIC_TIMER_CUR);
+		uint64_t t0 = rdtsc();
+		time_delay_us(CAL_MS * 1000);
+		uint32_t c1 = apic_read(APIC_TIMER_CUR);
+		uint64_t t1 = rdtsc();
+		hz[i] = t1 > t0 ? (uint64_t)(c0 - c1) * tsc_hz / (t1 - t0) : 0;
+	}
+	apic_write(APIC_TIMER_INIT, 0);
+	/* Median of three. */
+	uint64_t a = hz[0], b = hz[1], c = hz[2];
+	return MAX(MIN(a, b), MIN(MAX(a, b), c));
+}
+
+int time_calibrate(void)
+{
+	tsc_boot = rdtsc();
+	if ((tsc_hz = tsc_from_cpuid()))
+		source = "cpuid";
+	else if ((tsc_hz = tsc_from_pit()))
+		source = "pit";
+	if (!tsc_hz) {
+		log_err("time: cannot calibrate the TSC (no CPUID leaf 0x15, PIT does not count)");
+		return E_NOSYS;
+	}
+
+	apic_timer_hz = apic_timer_measure();
+	if (!apic_timer_hz) {
+		log_err("time: the local APIC timer does not count");
+		return E_NOSYS;
+	}
+	log_info("time: TSC %llu kHz (from %s), APIC timer %llu kHz after divide-by-16",
+		 (unsigned long long)(tsc_hz / 1000), source,
+		 (unsigned long long)(apic_timer_hz / 1000));
+	return 0;
+}
+
+uint64_t time_since_boot_us(void)
+{
+	if (!tsc_hz)
+		return 0;
+	uint64_t d = rdtsc() - tsc_boot;
+	return d / tsc_hz * 1000000 + d % tsc_hz * 1000000 / tsc_hz;
+}
+
+uint64_t time_since_boot_ns(void)
+{
+	if (!tsc_hz)
+		return 0;
+	uint64_t d = rdtsc() - tsc_boot;
+	return d / tsc_hz * 1000000000ull + d % tsc_hz * 1000000000ull / tsc_hz;
+}
+
+void time_delay_us(uint64_t us)
+{
+	uint64_t end = rdtsc() + tsc_hz / 1000000 * us + (tsc_hz % 1000000) * us / 1000000;
+	while ((int64_t)(rdtsc() - end) < 0)
+		cpu_relax();
+}
+
+/* What a tick drives (the scheduler's clock), given by the boot sequence: the same on every CPU. */
+static void (*tick_fn)(void);
+
+static void tick(struct trap_frame *frame, void *arg)
+{
+	this_cpu()->ticks++;
+	tick_fn();
+}
+
+void time_start_tick(unsigned hz, void (*on_tick)(void))
+{
+	tick_fn = on_tick;
+	trap_set_handler(VEC_TIMER, tick, 0);
+	apic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_PERIODIC | VEC_TIMER);
+	uint64_t count = apic_timer_hz / hz;
+	apic_write(APIC_TIMER_INIT, count ? (uint32_t)MIN(count, 0xffffffffull) : 1);
+}

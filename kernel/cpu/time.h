@@ -1,0 +1,20 @@
+/* Time: the TSC calibrated at boot, and the local APIC timer's periodic tick on every CPU. */
+#ifndef COURIER_KERNEL_CPU_TIME_H
+#define COURIER_KERNEL_CPU_TIME_H
+
+#include <stdint.h>
+#include "kernel/lib/compiler.h"
+
+/* BSP, once: measure the TSC and the local APIC timer against a reference clock. */
+int time_calibrate(void) __must_check;
+/* Every CPU: start the periodic tick at hz interrupts per second, each calling on_tick. */
+void time_start_tick(unsigned hz, void (*on_tick)(void));
+uint64_t time_since_boot_us(void);
+uint64_t time_since_boot_ns(void);
+uint64_t time_tsc_hz(void);
+/* Busy-wait; usable with interrupts off. */
+void time_delay_us(uint64_t us);
+/* Which reference calibrated the TSC ("cpuid", "pit"). */
+const char *time_source(void);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * The device vectors of one CPU: a bitmap over [VEC_DYNAMIC_FIRST, VEC_DYNAMIC_LAST]
+ * (kernel/cpu/vectors.h). Pure; kernel/cpu/irq.c keeps one per CPU, so the same vector number can
+ * mean different things on different CPUs.
+ */
+#ifndef COURIER_KERNEL_CPU_VECTOR_ALLOC_H
+#define COURIER_KERNEL_CPU_VECTOR_ALLOC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "kernel/lib/compiler.h"
+
+struct vector_map {
+	uint64_t bits[4];       /* bit v set: vector v in use (or outside the dynamic range) */
+	unsigned free;
+};
+
+void vector_map_init(struct vector_map *m);
+/*
+ * A free vector, or E_NOMEM. Vectors are handed out round-robin over the priority classes
+ * (vector >> 4), lowest class first, so that the devices of one CPU spread over the classes
+ * the way Linux spreads them (SDM vol. 3 10.8.3: one class is served at a time).
+ */
+int vector_map_alloc(struct vector_map *m) __must_check;
+/* E_INVAL for a vector outside the dynamic range or not in use. */
+int vector_map_free(struct vector_map *m, unsigned v) __must_check;
+bool vector_map_in_use(const struct vector_map *m, unsigned v);
+
+#endif

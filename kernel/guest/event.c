@@ -1,0 +1,140 @@
+#include "kernel/guest/event.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/arch/desc.h"
+#include "kernel/lib/error.h"
+#include "kernel/guest/guest.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/guest/sched.h"
+#include "kernel/cpu/trap.h"
+
+#define WORD(port)      ((port) / 64)
+#define BITMASK(port)   (1ull << ((port) % 64))
+
+/* RFLAGS a guest may set when it resumes (SDM vol. 1 3.4.3): status flags, TF, DF; IF is on. */
+#define RFLAGS_USER_MASK (BIT(0) | BIT(2) | BIT(4) | BIT(6) | BIT(7) | BIT(8) | BIT(10) | BIT(11))
+#define RFLAGS_FIXED    BIT(1)
+#define USER_VA_END     0x0000800000000000ull
+
+bool evt_deliverable(const struct guest *g)
+{
+	const struct courier_shared_info *s = g->shared;
+	for (unsigned w = 0; w < COURIER_EVT_WORDS; w++)
+		if (s->evt_pending[w] & ~s->evt_mask[w])
+			return true;
+	return false;
+}
+
+int evt_raise(struct guest *g, unsigned port)
+{
+	if (port >= COURIER_EVT_PORTS)
+		return E_INVAL;
+	if (g->state == GUEST_EXITED || g->state == GUEST_CRASHED || g->state == GUEST_REJECTED)
+		return E_NOENT;
+	__atomic_fetch_or(&g->shared->evt_pending[WORD(port)], BITMASK(port), __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&g->ports[port].received, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g->events, 1, __ATOMIC_RELAXED);
+	if (g->shared->evt_mask[WORD(port)] & BITMASK(port))
+		return 0;               /* delivered when the guest unmasks it */
+	g->shared->upcall_pending = 1;
+	sched_wake(g);
+	return 0;
+}
+
+int evt_alloc(struct guest *g)
+{
+	uint64_t f = spin_lock_irqsave(&g->lock);
+	int port = E_NOMEM;
+	for (unsigned p = 0; p < COURIER_EVT_PORTS; p++) {
+		if (!g->ports[p].allocated) {
+			g->ports[p] = (struct guest_port){ .allocated = true };
+			port = (int)p;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&g->lock, f);
+	return port;
+}
+
+static bool port_ok(const struct guest *g, uint64_t port)
+{
+	return port < COURIER_EVT_PORTS && g->ports[port].allocated;
+}
+
+int evt_offer(struct guest *g, uint64_t port, uint64_t to)
+{
+	struct guest *t = guest_by_id(to);
+	if (!t)
+		return E_NOENT;
+	uint64_t f = spin_lock_irqsave(&g->lock);
+	int err = port_ok(g, port) ? 0 : E_NOENT;
+	if (!err)
+		g->ports[port].offered_to |= BIT(t->id);
+	spin_unlock_irqrestore(&g->lock, f);
+	return err;
+}
+
+int evt_send(struct guest *from, uint64_t to, uint64_t port)
+{
+	struct guest *t = to == COURIER_SELF ? from : guest_by_id(to);
+	if (!t)
+		return E_NOENT;
+	uint64_t f = spin_lock_irqsave(&t->lock);
+	int err = !port_ok(t, port) ? E_NOENT :
+		  (t != from && !(t->ports[port].offered_to & BIT(from->id))) ? E_PERM : 0;
+	spin_unlock_irqrestore(&t->lock, f);
+	return err ? err : evt_raise(t, (unsigned)port);
+}
+
+int evt_unmask(struct guest *g, uint64_t port)
+{
+	if (!port_ok(g, port))
+		return E_NOENT;
+	__atomic_fetch_and(&g->shared->evt_mask[WORD(port)], ~BITMASK(port), __ATOMIC_SEQ_CST);
+	if (g->shared->evt_pending[WORD(port)] & BITMASK(port))
+		g->shared->upcall_pending = 1;  /* the return path enters the upcall */
+	return 0;
+}
+
+static void save_frame(struct courier_upcall_frame *u, const struct trap_frame *f)
+{
+	*u = (struct courier_upcall_frame){
+		.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx, .rsi = f->rsi,
+		.rdi = f->rdi, .rbp = f->rbp, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
+		.r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
+		.r15 = f->r15, .rip = f->rip, .rflags = f->rflags,
+	};
+}
+
+void evt_enter_upcall(struct guest *g, struct trap_frame *f)
+{
+	struct courier_shared_info *s = g->shared;
+
+	if (!g->upcall_entry || s->upcall_mask || !evt_deliverable(g))
+		return;
+	save_frame(&s->frame, f);
+	g->in_upcall = true;
+	s->upcall_mask = 1;
+	s->upcall_pending = 1;
+	f->rip = g->upcall_entry;
+	f->rsp = g->upcall_stack - 8;   /* as if called: the ABI's alignment at entry */
+	f->rflags = RFLAGS_IF | RFLAGS_FIXED;
+}
+
+int evt_upcall_return(struct guest *g, struct trap_frame *f)
+{
+	struct courier_upcall_frame u = g->shared->frame;   /* one copy: the guest may change it */
+
+	if (!g->in_upcall || u.rip >= USER_VA_END || u.rsp >= USER_VA_END)
+		return E_INVAL;
+	g->in_upcall = false;
+	f->rax = u.rax; f->rbx = u.rbx; f->rcx = u.rcx; f->rdx = u.rdx;
+	f->rsi = u.rsi; f->rdi = u.rdi; f->rbp = u.rbp; f->rsp = u.rsp;
+	f->r8 = u.r8; f->r9 = u.r9; f->r10 = u.r10; f->r11 = u.r11;
+	f->r12 = u.r12; f->r13 = u.r13; f->r14 = u.r14; f->r15 = u.r15;
+	f->rip = u.rip;
+	f->rflags = (u.rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
+	f->cs = SEL_UCODE | SEL_RPL3;
+	f->ss = SEL_UDATA | SEL_RPL3;
+	g->shared->upcall_mask = 0;
+	return 0;
+}

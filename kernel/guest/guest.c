@@ -1,0 +1,282 @@
+/*
+ * Creating guests from the boot modules, their life cycle and their reports. A module that is
+ * not a usable guest image is rejected by name and the other guests still start.
+ */
+#include "kernel/guest/guest.h"
+#include "kernel/lib/cmdline.h"
+#include "kernel/lib/elf.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/guest/guest_dev.h"
+#include "kernel/guest/guest_mm.h"
+#include "kernel/lib/log.h"
+#include "kernel/firmware/multiboot2.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/arch/pte.h"
+#include "kernel/guest/sched.h"
+#include "kernel/lib/string.h"
+#include "kernel/mm/vm.h"
+
+struct guest guests[MAX_GUESTS];
+unsigned guest_count;
+
+#define GUEST_STACK_GAP 16      /* the initial RSP sits this far below the top of RAM */
+
+const char *guest_state_name(enum guest_state s)
+{
+	switch (s) {
+	case GUEST_LOADED: return "loaded";
+	case GUEST_RUNNING: return "running";
+	case GUEST_BLOCKED: return "blocked";
+	case GUEST_EXITED: return "exited";
+	case GUEST_CRASHED: return "crashed";
+	case GUEST_REJECTED: return "rejected";
+	}
+	return "unknown";
+}
+
+static void report_guest_state(const struct guest *g, enum guest_state s)
+{
+	report("guest name=%s cpu=%u state=%s reason=-", g->name, g->cpu, guest_state_name(s));
+}
+
+/* The record goes out before the state changes: an idle CPU that sees the last guest end
+ * starts ending the run at once, and the record must already be out by then. */
+void guest_set_state(struct guest *g, enum guest_state s, const char *reason)
+{
+	if (reason) {
+		size_t i = 0;
+		for (; reason[i] && i + 1 < sizeof(g->reason); i++)
+			g->reason[i] = reason[i] == ' ' ? '_' : reason[i];
+		g->reason[i] = 0;
+	}
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
+	report("guest name=%s cpu=%u state=%s reason=%s", g->name[0] ? g->name : "-", g->cpu,
+	       guest_state_name(s), g->reason[0] ? g->reason : "-");
+	__atomic_store_n(&g->state, s, __ATOMIC_RELEASE);
+	spin_unlock_irqrestore(&g->sched_lock, f);
+}
+
+struct guest *guest_by_id(uint64_t id)
+{
+	if (id >= guest_count || guests[id].state == GUEST_REJECTED)
+		return 0;
+	return &guests[id];
+}
+
+struct guest *guest_by_name(const char *name, uint64_t len)
+{
+	for (unsigned i = 0; i < guest_count; i++)
+		if (guests[i].state != GUEST_REJECTED && strlen(guests[i].name) == len &&
+		    !strncmp(guests[i].name, name, len))
+			return &guests[i];
+	return 0;
+}
+
+bool guests_all_done(void)
+{
+	for (unsigned i = 0; i < guest_count; i++) {
+		enum guest_state s = guests[i].state;
+		if (s != GUEST_EXITED && s != GUEST_CRASHED && s != GUEST_REJECTED)
+			return false;
+	}
+	return true;
+}
+
+void guests_report_stats(void)
+{
+	for (unsigned i = 0; i < guest_count; i++) {
+		struct guest *g = &guests[i];
+		if (g->state == GUEST_REJECTED)
+			continue;
+		report("stat guest=%s events=%llu hypercalls=%llu cpu_time=%llu state=%s", g->name,
+		       (unsigned long long)g->events, (unsigned long long)g->hypercalls,
+		       (unsigned long long)g->cpu_time_us, guest_state_name(g->state));
+		for (unsigned p = 0; p < COURIER_EVT_PORTS; p++)
+			if (g->ports[p].allocated)
+				report("stat guest=%s port=%u received=%llu cpu=%u", g->name, p,
+				       (unsigned long long)g->ports[p].received, g->cpu);
+	}
+}
+
+#define R(x) (unsigned long long)(x)
+
+void guest_crash(struct guest *g, struct trap_frame *f)
+{
+	char reason[64];
+
+	fmt_snprintf(reason, sizeof(reason), "%s at %#llx", exception_name((unsigned)f->vector),
+		     R(f->rip));
+	log_warn("guest %s: %s (vector %llu, error code %#llx, cr2 %#llx): stopped", g->name,
+		 exception_name((unsigned)f->vector), R(f->vector), R(f->error), R(read_cr2()));
+	dump_registers(f);
+	guest_stop(g, GUEST_CRASHED, reason);
+}
+
+void guest_stop(struct guest *g, enum guest_state s, const char *reason)
+{
+	guest_devices_quiesce(g);
+	guest_console_flush(g);
+	guest_set_state(g, s, reason);
+}
+
+/* ---- creation ---------------------------------------------------------------------------- */
+
+static bool name_ok(const char *n)
+{
+	if (!n[0])
+		return false;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
+		      (*n >= '0' && *n <= '9') || *n == '_' || *n == '-'))
+			return false;
+	return true;
+}
+
+static uint64_t page_flags(const struct guest *g, uint64_t va, const void *ctx)
+{
+	const struct elf_image *img = ctx;
+	for (unsigned i = 0; i < img->nsegs; i++) {
+		const struct elf_segment *s = &img->segs[i];
+		if (va + PAGE_SIZE > ALIGN_DOWN(s->vaddr, PAGE_SIZE) &&
+		    va < ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE))
+			return PTE_P | ((s->flags & ELF_SEG_W) ? PTE_W : 0) |
+			       ((s->flags & ELF_SEG_X) ? 0 : PTE_NX);
+	}
+	/* An unmapped page between heap and stack: an overflowing stack faults there. */
+	if (va == guest_ram_end(g) - GUEST_STACK_BYTES)
+		return 0;
+	return PTE_P | PTE_W | PTE_NX;     /* heap and stack */
+}
+
+struct module_args {
+	char name[COURIER_NAME_MAX];
+	uint64_t cpu, mem;
+	char devs[128];
+	bool privileged;
+};
+
+static int parse_module_cmdline(struct guest *g, const char *cl, struct module_args *a,
+				char *why, size_t n)
+{
+	char v[32];
+
+	if (cmdline_get(cl, "name", a->name, sizeof(a->name)) < 0 || !name_ok(a->name))
+		return fmt_snprintf(why, n, "needs name=<letters, digits, _ or -, up to %d>",
+				    COURIER_NAME_MAX - 1), E_INVAL;
+	if (guest_by_name(a->name, strlen(a->name)))
+		return fmt_snprintf(why, n, "a guest named '%s' exists already", a->name), E_EXIST;
+	memcpy(g->name, a->name, sizeof(g->name));     /* rejected from here on, by this name */
+	a->cpu = 0;
+	if (cmdline_get(cl, "cpu", v, sizeof(v)) >= 0 &&
+	    (cmdline_parse_u64(v, &a->cpu) < 0 || a->cpu >= cpu_count || !cpu_at(a->cpu)->online))
+		return fmt_snprintf(why, n, "cpu=%s is not an online CPU (0-%u)", v, cpu_count - 1),
+		       E_INVAL;
+	a->mem = GUEST_DEFAULT_MEM_MIB;
+	if (cmdline_get(cl, "mem", v, sizeof(v)) >= 0 &&
+	    (cmdline_parse_u64(v, &a->mem) < 0 || a->mem < 1 || a->mem > GUEST_MAX_MEM_MIB))
+		return fmt_snprintf(why, n, "mem=%s is not 1-%u MiB", v, GUEST_MAX_MEM_MIB), E_INVAL;
+	a->devs[0] = 0;
+	if (cmdline_get(cl, "dev", a->devs, sizeof(a->devs)) == E_RANGE)
+		return fmt_snprintf(why, n, "dev= list too long"), E_RANGE;
+	a->privileged = cmdline_get(cl, "privileged", v, sizeof(v)) >= 0;
+	return 0;
+}
+
+static void fill_start_info(struct guest *g, const struct elf_image *img, const char *cl)
+{
+	struct courier_start_info *si = g->start;
+	uint64_t image_end = GUEST_RAM_BASE;
+
+	for (unsigned i = 0; i < img->nsegs; i++)
+		image_end = MAX(image_end, ALIGN_UP(img->segs[i].vaddr + img->segs[i].memsz, PAGE_SIZE));
+	si->abi_version = COURIER_ABI_VERSION;
+	si->guest_id = g->id;
+	memcpy(si->name, g->name, sizeof(si->name));
+	si->cpu = g->cpu;
+	si->shared_info = GUEST_SHARED_INFO_VA;
+	si->mem_start = GUEST_RAM_BASE;
+	si->mem_end = guest_ram_end(g);
+	si->stack_top = si->mem_end - GUEST_STACK_GAP;
+	si->heap_start = image_end;
+	si->heap_end = si->mem_end - GUEST_STACK_BYTES;
+	size_t n = MIN(strlen(cl), sizeof(si->cmdline) - 1);
+	memcpy(si->cmdline, cl, n);
+	si->cmdline[n] = 0;
+}
+
+static int load(struct guest *g, const uint8_t *img, size_t len, const char *cl, char *why,
+		size_t n)
+{
+	struct module_args a;
+	struct elf_image elf;
+	int err = parse_module_cmdline(g, cl, &a, why, n);
+
+	if (err)
+		return err;
+	g->cpu = (unsigned)a.cpu;
+	g->mem_mib = a.mem;
+	g->privileged = a.privileged;
+	uint64_t ram_end = GUEST_RAM_BASE + (a.mem << 20);
+	if (ram_end - GUEST_RAM_BASE <= GUEST_STACK_BYTES)
+		return fmt_snprintf(why, n, "mem=%llu leaves no room", R(a.mem)), E_RANGE;
+	err = elf_check(img, len, GUEST_RAM_BASE, ram_end - GUEST_STACK_BYTES, &elf, why, n);
+	if (err)
+		return err;
+	if ((err = guest_mm_init(g)) || (err = guest_mm_map_ram(g, page_flags, &elf)))
+		return fmt_snprintf(why, n, "no memory for %llu MiB: %s", R(a.mem), error_name(err)),
+		       err;
+	for (unsigned i = 0; i < elf.nsegs; i++) {
+		const struct elf_segment *s = &elf.segs[i];
+		if ((err = guest_copy_to(g, s->vaddr, img + s->offset, s->filesz)))
+			return fmt_snprintf(why, n, "segment %u does not fit", i), err;
+	}
+	fill_start_info(g, &elf, cl);
+	if ((err = guest_devices_assign(g, a.devs, why, n)))
+		return err;
+
+	g->ctx = (struct trap_frame){
+		.rip = elf.entry, .rsp = g->start->stack_top, .rdi = GUEST_START_INFO_VA,
+		.cs = SEL_UCODE | SEL_RPL3, .ss = SEL_UDATA | SEL_RPL3,
+		.rflags = RFLAGS_IF | BIT(1),
+	};
+	return 0;
+}
+
+void guests_create(const struct mb2_info *mb)
+{
+	for (unsigned i = 0; i < mb->n_modules && guest_count < MAX_GUESTS; i++) {
+		const struct mb2_module *m = &mb->modules[i];
+		struct guest *g = &guests[guest_count];
+		char why[128] = "";
+
+		memset(g, 0, sizeof(*g));
+		g->id = guest_count++;
+		g->cpu = 0;
+		int err = load(g, phys_to_virt(m->start), m->end - m->start, m->cmdline, why,
+			       sizeof(why));
+		if (err) {
+			log_err("guest module %u ('%s'): rejected: %s", i, m->cmdline, why);
+			if (!g->name[0])
+				fmt_snprintf(g->name, sizeof(g->name), "module%u", i);
+			guest_devices_release(g);
+			guest_set_state(g, GUEST_REJECTED, why);
+			continue;
+		}
+		log_info("guest %s: %llu MiB on cpu %u, entry %#llx", g->name, R(g->mem_mib), g->cpu,
+			 R(g->ctx.rip));
+		g->state = GUEST_LOADED;
+	}
+	if (mb->n_modules > MAX_GUESTS)
+		log_err("guests: only %u of %u modules loaded", MAX_GUESTS, mb->n_modules);
+}
+
+void guests_start(void)
+{
+	for (unsigned i = 0; i < guest_count; i++) {
+		if (guests[i].state == GUEST_LOADED) {
+			report_guest_state(&guests[i], GUEST_RUNNING);
+			sched_start(&guests[i]);
+		}
+	}
+}

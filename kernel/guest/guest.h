@@ -1,0 +1,116 @@
+/*
+ * Paravirtual guests: each runs in ring 3 on its own page tables (kernel/guest/guest_mm.c), enters
+ * the hypervisor through hypercalls (kernel/guest/hypercall.c) and interrupts, gets events through
+ * its shared-info page (kernel/guest/event.c), and is scheduled on one CPU at a time
+ * (kernel/guest/sched.c).
+ */
+#ifndef COURIER_KERNEL_GUEST_GUEST_H
+#define COURIER_KERNEL_GUEST_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "include/courier/abi.h"
+#include "kernel/mm/paging.h"
+#include "kernel/arch/spinlock.h"
+#include "kernel/cpu/trap.h"
+
+struct pci_dev;
+
+#define MAX_GUESTS              32
+#define GUEST_DEFAULT_MEM_MIB   4
+#define GUEST_MAX_MEM_MIB       1024
+
+/* Guest-virtual layout (docs/guests.md). RAM is also the guest's DMA (IOVA) space. */
+#define GUEST_START_INFO_VA     0x200000ull
+#define GUEST_SHARED_INFO_VA    0x201000ull
+#define GUEST_RAM_BASE          0x400000ull
+#define GUEST_BAR_BASE          0x100000000000ull
+#define GUEST_DEV_STRIDE        0x40000000ull   /* each device's BARs: 1 GiB apart */
+#define GUEST_BAR_STRIDE        0x08000000ull   /* each BAR: up to 128 MiB */
+#define GUEST_STACK_BYTES       0x10000ull      /* below the top of RAM, not heap */
+#define GUEST_CONSOLE_LINE      160
+
+enum guest_state {
+	GUEST_LOADED,           /* created, not yet run */
+	GUEST_RUNNING,          /* runnable or on a CPU */
+	GUEST_BLOCKED,          /* waiting for an event */
+	GUEST_EXITED,
+	GUEST_CRASHED,
+	GUEST_REJECTED,         /* its module was refused; never ran */
+};
+
+struct guest_port {
+	bool allocated;
+	uint64_t offered_to;    /* bit g: guest g may send to this port */
+	uint64_t received;      /* events delivered through it */
+};
+
+struct guest {
+	unsigned id;
+	char name[COURIER_NAME_MAX];
+	volatile enum guest_state state;
+	unsigned cpu;           /* the CPU whose run queue holds it */
+	bool privileged;
+	int64_t exit_code;
+
+	struct pt pt;           /* its page tables (kernel half shared) */
+	uint64_t mem_mib;
+	uint64_t *frames;       /* physical frame of each 4 KiB page of RAM */
+	uint64_t nframes;
+	uint64_t shared_pa, start_pa;
+	struct courier_shared_info *shared;     /* hypervisor's view of the page */
+	struct courier_start_info *start;
+
+	struct trap_frame ctx;  /* its user context while it is not on a CPU */
+	uint64_t upcall_entry, upcall_stack;
+	bool in_upcall;         /* the hypervisor's own record: the shared page is the guest's */
+
+	struct spinlock lock;   /* ports */
+	struct guest_port ports[COURIER_EVT_PORTS];
+
+	/* Scheduling (kernel/guest/sched.c). sched_lock orders the guest's state, on_rq and on_cpu; it
+	 * is taken before a run-queue lock, never after. */
+	struct spinlock sched_lock;
+	struct guest *rq_next;  /* run queue of its CPU */
+	bool on_rq;
+	bool on_cpu;            /* some CPU's current guest (running_on) */
+	unsigned running_on;
+	volatile bool need_resched;
+
+	struct pci_dev *devs[COURIER_MAX_DEVS];     /* functions it owns */
+	unsigned ndevs;
+	char line[GUEST_CONSOLE_LINE];  /* console output up to the next newline */
+	unsigned line_len;
+
+	/* statistics (@stat) */
+	uint64_t events, hypercalls, cpu_time_us, last_start_us;
+	char reason[64];
+};
+
+extern struct guest guests[MAX_GUESTS];
+extern unsigned guest_count;
+
+/* Create every guest from the boot modules; a bad module is rejected by name. */
+struct mb2_info;
+void guests_create(const struct mb2_info *mb);
+/* Put every loaded guest on its CPU's run queue. */
+void guests_start(void);
+struct guest *guest_by_id(uint64_t id);
+struct guest *guest_by_name(const char *name, uint64_t len);
+void guest_set_state(struct guest *g, enum guest_state s, const char *reason);
+/* Stop a guest that faulted: report it with its registers, quiesce its devices. */
+void guest_crash(struct guest *g, struct trap_frame *f);
+/* End a guest (exited or crashed): quiesce its devices, flush its console, report it. */
+void guest_stop(struct guest *g, enum guest_state s, const char *reason);
+/* Console output of a guest: whole lines, prefixed with its name so it cannot forge records. */
+void guest_console_write(struct guest *g, const char *buf, uint64_t len);
+void guest_console_flush(struct guest *g);
+bool guests_all_done(void);
+void guests_report_stats(void);
+const char *guest_state_name(enum guest_state s);
+
+/* Guest memory access for hypercalls: copy to/from guest-virtual RAM only; E_FAULT-style. */
+int guest_copy_from(struct guest *g, void *dst, uint64_t va, uint64_t len);
+int guest_copy_to(struct guest *g, uint64_t va, const void *src, uint64_t len);
+
+#endif

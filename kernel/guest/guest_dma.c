@@ -1,0 +1,66 @@
+/*
+ * Guests' DMA confinement: one VT-d domain per guest that owns devices, mapping exactly the
+ * guest's RAM at IOVA = guest-virtual address, so a guest driver hands its own addresses to its
+ * device. Its devices are attached before bus mastering is turned on, and detached when the
+ * guest ends.
+ */
+#include "kernel/guest/guest_dma.h"
+#include "kernel/lib/error.h"
+#include "kernel/guest/guest.h"
+#include "kernel/mm/layout.h"
+#include "kernel/lib/log.h"
+#include "iommu/domain.h"
+#include "iommu/iommu.h"
+#include "pci/pci.h"
+
+static struct domain *domains[MAX_GUESTS];
+
+/* Map the guest's frames, coalescing physically contiguous runs into one mapping each. */
+static int map_ram(struct domain *d, const struct guest *g)
+{
+	for (uint64_t i = 0; i < g->nframes;) {
+		uint64_t n = 1;
+		while (i + n < g->nframes && g->frames[i + n] == g->frames[i] + n * PAGE_SIZE)
+			n++;
+		int err = domain_map(d, GUEST_RAM_BASE + i * PAGE_SIZE, g->frames[i], n * PAGE_SIZE,
+				     DMA_READ | DMA_WRITE);
+		if (err)
+			return err;
+		i += n;
+	}
+	return 0;
+}
+
+int guest_dma_attach(struct guest *g)
+{
+	if (!iommu_enabled())
+		return E_NOSYS;
+	struct domain *d = domain_create();
+	if (!d)
+		return E_NOMEM;
+	int err = map_ram(d, g);
+	for (unsigned i = 0; !err && i < g->ndevs; i++) {
+		struct domain *old = domain_of(g->devs[i]);
+		/* A device may sit in its RMRR domain since boot: it leaves it for the guest's. */
+		if (old && (err = domain_detach(old, g->devs[i])))
+			break;
+		err = domain_attach(d, g->devs[i]);
+	}
+	if (err)
+		return err;
+	domains[g->id] = d;
+	log_info("guest %s: DMA confined to its %llu MiB (domain %u)", g->name,
+		 (unsigned long long)g->mem_mib, domain_id(d));
+	return 0;
+}
+
+void guest_dma_detach(struct guest *g)
+{
+	struct domain *d = domains[g->id];
+	if (!d)
+		return;
+	for (unsigned i = 0; i < g->ndevs; i++)
+		if (domain_of(g->devs[i]) == d && domain_detach(d, g->devs[i]))
+			log_err("guest %s: cannot detach device %u from its domain", g->name, i);
+}
+

@@ -1,0 +1,175 @@
+/*
+ * Hypercall dispatch (docs/abi.md). Every argument is checked before use: guest pointers are
+ * only ever read or written through guest_copy_*, which accept guest RAM and nothing else, and
+ * every number is range-checked, so a hostile guest gets an error code, never a hypervisor
+ * fault.
+ */
+#include "include/courier/abi.h"
+#include "kernel/lib/error.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/guest/event.h"
+#include "kernel/guest/guest.h"
+#include "kernel/guest/guest_dma.h"
+#include "kernel/guest/guest_mm.h"
+#include "kernel/guest/hypercall.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/arch/desc.h"
+#include "kernel/lib/log.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/guest/sched.h"
+#include "kernel/cpu/time.h"
+#include "kernel/cpu/trap.h"
+
+#define CONSOLE_MAX     0x10000         /* bytes per HC_CONSOLE_WRITE */
+#define CONSOLE_CHUNK   128
+
+/* Kernel E_* codes to the ABI's (the negative of COURIER_E*). */
+static int64_t abi_error(int err)
+{
+	switch (err) {
+	case E_INVAL: return -COURIER_EINVAL;
+	case E_NOMEM: return -COURIER_ENOMEM;
+	case E_RANGE: return -COURIER_ERANGE;
+	case E_NOENT: return -COURIER_ENOENT;
+	case E_EXIST: return -COURIER_EEXIST;
+	case E_BUSY: return -COURIER_EBUSY;
+	case E_PERM: return -COURIER_EPERM;
+	case E_NOSYS: return -COURIER_ENOSYS;
+	}
+	return err < 0 ? -COURIER_EINVAL : err;
+}
+
+static int64_t console_write(struct guest *g, uint64_t va, uint64_t len)
+{
+	char buf[CONSOLE_CHUNK];
+
+	if (len > CONSOLE_MAX)
+		return -COURIER_ERANGE;
+	if (!guest_va_in_ram(g, va, len))
+		return -COURIER_EFAULT;
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = MIN(len - done, sizeof(buf));
+		if (guest_copy_from(g, buf, va + done, n))
+			return -COURIER_EFAULT;
+		guest_console_write(g, buf, n);
+		done += n;
+	}
+	return (int64_t)len;
+}
+
+static int64_t upcall_set(struct guest *g, uint64_t entry, uint64_t stack)
+{
+	/* The entry must be guest RAM; the stack's top may be the end of RAM itself. */
+	if (!guest_va_in_ram(g, entry, 1) || !guest_va_in_ram(g, stack - 64, 64) ||
+	    !IS_ALIGNED(stack, 16))
+		return -COURIER_EFAULT;
+	g->upcall_entry = entry;
+	g->upcall_stack = stack;
+	return 0;
+}
+
+static int64_t guest_lookup(struct guest *g, uint64_t va, uint64_t len)
+{
+	char name[COURIER_NAME_MAX];
+
+	if (len == 0 || len >= sizeof(name))
+		return -COURIER_ERANGE;
+	if (guest_copy_from(g, name, va, len))
+		return -COURIER_EFAULT;
+	struct guest *t = guest_by_name(name, len);
+	return t ? (int64_t)t->id : -COURIER_ENOENT;
+}
+
+static int64_t sched_move_hc(struct guest *g, uint64_t who, uint64_t cpu)
+{
+	struct guest *t = who == COURIER_SELF ? g : guest_by_id(who);
+	if (!t)
+		return -COURIER_ENOENT;
+	if (t != g && !g->privileged)
+		return -COURIER_EPERM;
+	if (t->state == GUEST_EXITED || t->state == GUEST_CRASHED)
+		return -COURIER_ENOENT;
+	unsigned from = t->cpu;
+	int err = sched_move(t, (unsigned)MIN(cpu, (uint64_t)MAX_CPUS));
+	if (!err && from != cpu)
+		guest_msgs_follow(t);
+	return abi_error(err);
+}
+
+static int64_t dispatch(struct guest *g, struct trap_frame *f)
+{
+	uint64_t a0 = f->rdi, a1 = f->rsi, a2 = f->rdx, a3 = f->r10;
+
+	switch (f->rax) {
+	case HC_CONSOLE_WRITE:
+		return console_write(g, a0, a1);
+	case HC_YIELD:
+		g->need_resched = true;
+		return 0;
+	case HC_BLOCK:
+		sched_block(g);
+		return 0;
+	case HC_EXIT: {
+		char why[32];
+		fmt_snprintf(why, sizeof(why), "exit(%lld)", (long long)a0);
+		g->exit_code = (int64_t)a0;
+		guest_stop(g, GUEST_EXITED, why);
+		return 0;
+	}
+	case HC_TIME:
+		return (int64_t)time_since_boot_ns();
+	case HC_UPCALL_SET:
+		return upcall_set(g, a0, a1);
+	case HC_UPCALL_RETURN:
+		return evt_upcall_return(g, f) ? -COURIER_EINVAL : 0;
+	case HC_EVT_ALLOC:
+		return abi_error(evt_alloc(g));
+	case HC_EVT_UNMASK:
+		return abi_error(evt_unmask(g, a0));
+	case HC_EVT_OFFER:
+		return abi_error(evt_offer(g, a0, a1));
+	case HC_EVT_SEND:
+		return abi_error(evt_send(g, a0, a1));
+	case HC_GUEST_LOOKUP:
+		return guest_lookup(g, a0, a1);
+	case HC_DEV_MSG_ALLOC:
+		return abi_error(guest_msg_alloc(g, a0, a1));
+	case HC_DEV_MSG_BIND:
+		return abi_error(guest_msg_bind(g, a0, a1, a2, a3));
+	case HC_DEV_MSG_UNBIND:
+		return abi_error(guest_msg_unbind(g, a0, a1));
+	case HC_SCHED_MOVE:
+		return sched_move_hc(g, a0, a1);
+	}
+	return -COURIER_ENOSYS;
+}
+
+void hypercall_entry(struct trap_frame *f)
+{
+	struct guest *g = this_cpu()->current;
+
+	uint64_t nr = f->rax;
+
+	g->hypercalls++;
+	int64_t ret = dispatch(g, f);
+	/* A successful HC_UPCALL_RETURN restored the whole context, RAX included: leave it. */
+	if (nr != HC_UPCALL_RETURN || ret < 0)
+		f->rax = (uint64_t)ret;
+	sched_return_to_user(f);
+}
+
+extern char syscall_entry[];
+
+void hypercall_cpu_init(void)
+{
+	struct percpu *c = this_cpu();
+
+	c->kstack_top = c->stack_top;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+	/* STAR: SYSCALL loads CS/SS from 47:32; 63:48 is the base SYSRET would use (unused:
+	 * guests return through IRETQ). */
+	wrmsr(MSR_STAR, (uint64_t)SEL_UCODE32 << 48 | (uint64_t)SEL_KCODE << 32);
+	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+	/* Entered with interrupts off, no single-stepping, DF and AC clear. */
+	wrmsr(MSR_FMASK, RFLAGS_IF | BIT(8) | BIT(10) | BIT(18) | BIT(14));
+}

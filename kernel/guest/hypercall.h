@@ -1,0 +1,11 @@
+/* The hypercall entry (boot/syscall.asm, kernel/guest/hypercall.c). */
+#ifndef COURIER_KERNEL_GUEST_HYPERCALL_H
+#define COURIER_KERNEL_GUEST_HYPERCALL_H
+
+struct trap_frame;
+
+/* Every CPU: SYSCALL enabled, entering boot/syscall.asm with interrupts off. */
+void hypercall_cpu_init(void);
+void hypercall_entry(struct trap_frame *f);
+
+#endif

@@ -1,0 +1,325 @@
+#include "kernel/guest/sched.h"
+#include "kernel/cpu/apic.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/lib/error.h"
+#include "kernel/guest/event.h"
+#include "kernel/guest/guest.h"
+#include "kernel/guest/guest_dma.h"
+#include "kernel/lib/log.h"
+#include "kernel/cpu/smp.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/cpu/smp.h"
+#include "kernel/cpu/time.h"
+#include "kernel/cpu/trap.h"
+#include "kernel/cpu/vectors.h"
+#include "kernel/mm/vm.h"
+
+#define TIMESLICE_US 10000
+
+struct runqueue {
+	struct spinlock lock;
+	struct guest *head, *tail;
+};
+
+static struct runqueue rqs[MAX_CPUS];
+static volatile bool boot_done;
+
+static struct sched_policy policy;
+
+void sched_boot_done(const struct sched_policy *p)
+{
+	policy = *p;
+	__atomic_store_n(&boot_done, true, __ATOMIC_RELEASE);
+}
+
+/* Caller holds the queue's lock. */
+static void rq_push(struct runqueue *rq, struct guest *g)
+{
+	/* A guest on two queues, or queued while a CPU runs it, would run twice at once. */
+	if (g->on_rq || g->on_cpu)
+		panic("sched: guest %s queued twice (on_rq %d, on_cpu %d on cpu %u)", g->name,
+		      g->on_rq, g->on_cpu, g->running_on);
+	g->rq_next = 0;
+	g->on_rq = true;
+	if (rq->tail)
+		rq->tail->rq_next = g;
+	else
+		rq->head = g;
+	rq->tail = g;
+}
+
+static struct guest *rq_pop(struct runqueue *rq)
+{
+	struct guest *g = rq->head;
+	if (g) {
+		rq->head = g->rq_next;
+		if (!rq->head)
+			rq->tail = 0;
+		g->on_rq = false;
+	}
+	return g;
+}
+
+/* False when g is not there (a CPU popped it a moment ago to run it). */
+static bool rq_remove(struct runqueue *rq, struct guest *g)
+{
+	struct guest **pp = &rq->head, *prev = 0;
+	for (; *pp; prev = *pp, pp = &(*pp)->rq_next) {
+		if (*pp == g) {
+			*pp = g->rq_next;
+			if (rq->tail == g)
+				rq->tail = prev;
+			g->on_rq = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void ipi(unsigned cpu)
+{
+	if (cpu != this_cpu()->index && apic_send_ipi(cpu_at(cpu)->apic_id, VEC_IPI_WAKE))
+		log_err("sched: cannot send a wake-up IPI to cpu %u", cpu);
+}
+
+void sched_kick(struct guest *g)
+{
+	unsigned cpu = g->on_cpu ? g->running_on : g->cpu;
+	ipi(cpu);
+}
+
+/* Caller holds g->sched_lock: put g on the queue of its CPU. */
+static void enqueue(struct guest *g)
+{
+	struct runqueue *rq = &rqs[g->cpu];
+	spin_lock(&rq->lock);
+	rq_push(rq, g);
+	spin_unlock(&rq->lock);
+}
+
+void sched_start(struct guest *g)
+{
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
+	g->state = GUEST_RUNNING;
+	enqueue(g);
+	spin_unlock_irqrestore(&g->sched_lock, f);
+	ipi(g->cpu);
+}
+
+/*
+ * A woken guest may still be some CPU's current one, between deciding to block and switching
+ * away: then it is only marked runnable, and that CPU requeues it when it switches away
+ * (switch_away decides under the same lock). Putting it on a queue here as well would put it
+ * there twice.
+ */
+void sched_wake(struct guest *g)
+{
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
+	int kick = -1;
+
+	if (g->state == GUEST_BLOCKED) {
+		g->state = GUEST_RUNNING;
+		if (!g->on_cpu) {
+			enqueue(g);
+			kick = (int)g->cpu;
+		}
+	} else if (g->on_cpu) {
+		kick = (int)g->running_on;      /* running: enter its upcall there now */
+	}
+	spin_unlock_irqrestore(&g->sched_lock, f);
+	if (kick >= 0)
+		ipi((unsigned)kick);
+}
+
+/*
+ * The sender of an event sets the pending bit before it takes g's lock; the blocker looks at
+ * the pending bits under it. So either the blocker sees the event, or the sender sees the
+ * guest blocked and wakes it: no wake-up is lost.
+ */
+bool sched_block(struct guest *g)
+{
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
+	bool block = !evt_deliverable(g);
+	if (block)
+		g->state = GUEST_BLOCKED;
+	spin_unlock_irqrestore(&g->sched_lock, f);
+	return block;
+}
+
+int sched_move(struct guest *g, unsigned cpu)
+{
+	if (cpu >= cpu_count || !cpu_at(cpu)->online)
+		return E_INVAL;
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
+	unsigned from = g->cpu;
+	bool kick = false;
+
+	/* An ended guest stays where it ended (guest_set_state decides under this lock too). */
+	if (g->state != GUEST_RUNNING && g->state != GUEST_BLOCKED) {
+		spin_unlock_irqrestore(&g->sched_lock, f);
+		return E_NOENT;
+	}
+	if (from != cpu) {
+		/* on_rq is cleared by a CPU popping g under the queue's lock only: look again
+		 * under that lock, or g could end up queued while that CPU runs it. */
+		struct runqueue *rq = &rqs[from];
+		spin_lock(&rq->lock);
+		bool queued = g->on_rq && rq_remove(rq, g);
+		spin_unlock(&rq->lock);
+		if (queued) {
+			g->cpu = cpu;
+			enqueue(g);
+		} else {
+			/* Blocked (it wakes on its new CPU), or running: its CPU moves it when it
+			 * switches away, which need_resched makes soon. */
+			g->cpu = cpu;
+			if (g->on_cpu) {
+				g->need_resched = true;
+				kick = true;
+			}
+		}
+		/* Under the lock, so a guest's records come in the order its states changed. */
+		report("guest name=%s cpu=%u state=%s reason=moved", g->name, cpu,
+		       guest_state_name(g->state));
+	}
+	unsigned running_on = g->running_on;
+	spin_unlock_irqrestore(&g->sched_lock, f);
+	if (kick)
+		ipi(running_on);
+	ipi(cpu);
+	return 0;
+}
+
+/*
+ * move_ms=<n>: every n ms the boot CPU moves each live guest to the next online CPU, the way
+ * a load balancer would; experiments on guests that move (their events, and later their
+ * device messages, must follow them) need no cooperation from the guests.
+ */
+static void move_all(void)
+{
+	static uint64_t next_us;
+	uint64_t now = time_since_boot_us();
+
+	if (!next_us)
+		next_us = now + policy.move_ms * 1000;
+	if (now < next_us)
+		return;
+	next_us = now + policy.move_ms * 1000;
+	for (unsigned i = 0; i < guest_count; i++) {
+		struct guest *g = &guests[i];
+		if (g->state != GUEST_RUNNING && g->state != GUEST_BLOCKED)
+			continue;
+		unsigned to = g->cpu;
+		do
+			to = (to + 1) % cpu_count;
+		while (!cpu_at(to)->online);
+		if (to != g->cpu && sched_move(g, to) == 0)
+			guest_msgs_follow(g);
+	}
+}
+
+void sched_tick(void)
+{
+	struct percpu *c = this_cpu();
+	struct guest *g = c->current;
+
+	if (policy.move_ms && boot_done && c->index == 0)
+		move_all();
+	if (policy.end_after_ms && boot_done && time_since_boot_us() >= policy.end_after_ms * 1000)
+		policy.end_run();
+	if (g && time_since_boot_us() - g->last_start_us >= TIMESLICE_US && rqs[c->index].head)
+		g->need_resched = true;
+}
+
+static void account(struct guest *g)
+{
+	uint64_t now = time_since_boot_us();
+	g->cpu_time_us += now - g->last_start_us;
+	g->last_start_us = now;
+}
+
+/* Give this CPU to the next runnable guest, or go idle. The frame becomes that guest's. */
+static void switch_away(struct percpu *c, struct trap_frame *f)
+{
+	struct guest *g = c->current;
+	struct runqueue *rq = &rqs[c->index];
+
+	if (g) {
+		uint64_t fl = spin_lock_irqsave(&g->sched_lock);
+		account(g);
+		g->ctx = *f;
+		g->need_resched = false;
+		g->on_cpu = false;
+		c->current = 0;
+		bool requeue = g->state == GUEST_RUNNING;
+		if (requeue)
+			enqueue(g);     /* on its own CPU's queue: where a move sent it */
+		unsigned cpu = g->cpu;
+		spin_unlock_irqrestore(&g->sched_lock, fl);
+		if (requeue && cpu != c->index)
+			ipi(cpu);
+	}
+
+	uint64_t fl = spin_lock_irqsave(&rq->lock);
+	struct guest *next = rq_pop(rq);
+	spin_unlock_irqrestore(&rq->lock, fl);
+	if (!next) {
+		write_cr3(vm_kernel_root());
+		sched_idle();
+	}
+	fl = spin_lock_irqsave(&next->sched_lock);
+	if (next->on_cpu || next->state != GUEST_RUNNING)
+		panic("sched: guest %s popped while %s, on_cpu %d", next->name,
+		      guest_state_name(next->state), next->on_cpu);
+	next->on_cpu = true;
+	next->running_on = c->index;
+	if (next->cpu != c->index)      /* moved between leaving the queue and now */
+		next->need_resched = true;
+	spin_unlock_irqrestore(&next->sched_lock, fl);
+	c->current = next;
+	next->last_start_us = time_since_boot_us();
+	*f = next->ctx;
+	write_cr3(next->pt.root_pa);
+}
+
+void sched_return_to_user(struct trap_frame *f)
+{
+	struct percpu *c = this_cpu();
+
+	{
+		struct guest *g = c->current;
+		if (!g || g->state != GUEST_RUNNING || g->need_resched || g->cpu != c->index)
+			switch_away(c, f);
+		evt_enter_upcall(c->current, f);
+		return;
+	}
+}
+
+static void __noreturn __attribute__((used)) idle_loop(void)
+{
+	struct percpu *c = this_cpu();
+
+	for (;;) {
+		irq_disable();
+		if (boot_done && rqs[c->index].head) {
+			struct trap_frame f = { 0 };
+			c->current = 0;
+			switch_away(c, &f);     /* picks the queue's head */
+			sched_return_to_user(&f);
+			trap_enter_frame(&f);
+		}
+		if (boot_done && policy.end_when_idle && guests_all_done())
+			policy.end_run();
+		smp_poll_calls();
+		cpu_idle();
+	}
+}
+
+void sched_idle(void)
+{
+	/* Nothing of the interrupted path is needed any more: start on an empty stack (top - 8:
+	 * as if idle_loop had been called). */
+	__asm__ volatile("lea -8(%0), %%rsp\n\txor %%ebp, %%ebp\n\tjmp idle_loop"
+			 :: "r"(this_cpu()->kstack_top) : "memory");
+	__builtin_unreachable();
+}
