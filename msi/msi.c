@@ -132,13 +132,6 @@ static int msix_map(struct msi_dev *md)
 	return md->table && md->pba ? 0 : E_NOMEM;
 }
 
-bool msi_pending(const struct msi_dev *md, unsigned k)
-{
-	if (md->kind != MSI_KIND_MSIX || k >= md->n)
-		return false;
-	return mmio_read64(md->pba + k / 64 * 8) >> (k % 64) & 1;
-}
-
 /* ---- both --------------------------------------------------------------------------------- */
 
 bool msi_can_mask(const struct msi_dev *md)

@@ -62,8 +62,6 @@ struct msi_dev *msi_dev_of(const struct pci_dev *d);
  * returns whether it could. */
 bool msi_mask(struct msi_dev *md, unsigned k, bool masked);
 bool msi_can_mask(const struct msi_dev *md);
-/* MSI-X pending bit of message k (false for MSI). */
-bool msi_pending(const struct msi_dev *md, unsigned k);
 
 struct msi_cap_state msi_cap_read(const struct msi_dev *md);
 

@@ -150,15 +150,3 @@ int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg))
 			cpu, v);
 	return err;
 }
-
-bool irq_vector_in_use(unsigned cpu, unsigned v)
-{
-	struct irq_cpu *ic = lookup(cpu);
-	return ic && vector_map_in_use(&ic->map, v);
-}
-
-unsigned irq_vectors_free(unsigned cpu)
-{
-	struct irq_cpu *ic = lookup(cpu);
-	return ic ? ic->map.free : 0;
-}

@@ -38,9 +38,4 @@ int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg) __must_check;
  */
 int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg)) __must_check;
 
-/* Is (cpu, v) allocated (including while being released)? */
-bool irq_vector_in_use(unsigned cpu, unsigned v);
-/* Free dynamic vectors of cpu. */
-unsigned irq_vectors_free(unsigned cpu);
-
 #endif

@@ -26,8 +26,6 @@
 static uint64_t tsc_hz, tsc_boot, apic_timer_hz;
 static const char *source = "none";
 
-const char *time_source(void) { return source; }
-uint64_t time_tsc_hz(void) { return tsc_hz; }
 
 static uint64_t tsc_from_cpuid(void)
 {

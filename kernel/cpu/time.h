@@ -11,10 +11,7 @@ int time_calibrate(void) __must_check;
 void time_start_tick(unsigned hz, void (*on_tick)(void));
 uint64_t time_since_boot_us(void);
 uint64_t time_since_boot_ns(void);
-uint64_t time_tsc_hz(void);
 /* Busy-wait; usable with interrupts off. */
 void time_delay_us(uint64_t us);
-/* Which reference calibrated the TSC ("cpuid", "pit"). */
-const char *time_source(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/guest/guest.h"
 #include "kernel/guest/guest_dma.h"
+#include "kernel/guest/guest_msg.h"
 #include "kernel/guest/guest_mm.h"
 #include "kernel/mm/layout.h"
 #include "kernel/lib/log.h"
@@ -17,12 +18,6 @@
 #include "pci/pci.h"
 
 static struct guest *owner[PCI_MAX_DEVS];
-
-struct guest *guest_dev_owner(const struct pci_dev *d)
-{
-	int i = pci_dev_index(d);
-	return i < 0 ? 0 : owner[i];
-}
 
 int guest_dev_find(const struct guest *g, const struct pci_dev *d)
 {

@@ -14,8 +14,6 @@ int guest_devices_assign(struct guest *g, const char *list, char *why, size_t n)
 void guest_devices_quiesce(struct guest *g);
 /* Give g's devices back (a rejected guest). */
 void guest_devices_release(struct guest *g);
-/* The guest that owns d, or NULL. */
-struct guest *guest_dev_owner(const struct pci_dev *d);
 /* Is d owned by g? */
 int guest_dev_find(const struct guest *g, const struct pci_dev *d);
 

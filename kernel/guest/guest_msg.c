@@ -6,7 +6,7 @@
  * routes are retargeted to its new CPU, so the next message interrupts the CPU it runs on.
  * No driver domain and no other CPU on the way.
  */
-#include "kernel/guest/guest_dma.h"
+#include "kernel/guest/guest_msg.h"
 #include "kernel/lib/error.h"
 #include "kernel/guest/event.h"
 #include "kernel/guest/guest.h"

@@ -9,7 +9,7 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/guest/event.h"
 #include "kernel/guest/guest.h"
-#include "kernel/guest/guest_dma.h"
+#include "kernel/guest/guest_msg.h"
 #include "kernel/guest/guest_mm.h"
 #include "kernel/guest/hypercall.h"
 #include "kernel/arch/cpu.h"

@@ -4,11 +4,10 @@
 #include "kernel/lib/error.h"
 #include "kernel/guest/event.h"
 #include "kernel/guest/guest.h"
-#include "kernel/guest/guest_dma.h"
+#include "kernel/guest/guest_msg.h"
 #include "kernel/lib/log.h"
 #include "kernel/cpu/smp.h"
 #include "kernel/cpu/percpu.h"
-#include "kernel/cpu/smp.h"
 #include "kernel/cpu/time.h"
 #include "kernel/cpu/trap.h"
 #include "kernel/cpu/vectors.h"
@@ -80,12 +79,6 @@ static void ipi(unsigned cpu)
 {
 	if (cpu != this_cpu()->index && apic_send_ipi(cpu_at(cpu)->apic_id, VEC_IPI_WAKE))
 		log_err("sched: cannot send a wake-up IPI to cpu %u", cpu);
-}
-
-void sched_kick(struct guest *g)
-{
-	unsigned cpu = g->on_cpu ? g->running_on : g->cpu;
-	ipi(cpu);
 }
 
 /* Caller holds g->sched_lock: put g on the queue of its CPU. */

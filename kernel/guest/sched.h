@@ -29,8 +29,6 @@ bool sched_block(struct guest *g);
 int sched_move(struct guest *g, unsigned cpu) __must_check;
 /* Timer tick on this CPU. */
 void sched_tick(void);
-/* Interrupt the CPU of g so it looks at g again (an upcall to enter, a state change). */
-void sched_kick(struct guest *g);
 /* On every return to ring 3: switch guests if needed, and enter the upcall if events wait. */
 void sched_return_to_user(struct trap_frame *f);
 /* A CPU with nothing to run: enter guests as they become runnable, else halt. */

@@ -34,4 +34,3 @@ void mm_free(uint64_t pa, unsigned order)
 }
 
 uint64_t mm_usable_bytes(void) { return frame_usable_bytes(&frames); }
-uint64_t mm_free_bytes(void) { return frame_free_bytes(&frames); }

@@ -13,6 +13,5 @@ int mm_init(const struct mem_range *usable, size_t n_usable, const struct mem_ra
 uint64_t mm_alloc(unsigned order, uint64_t max_pa);
 void mm_free(uint64_t pa, unsigned order);
 uint64_t mm_usable_bytes(void);
-uint64_t mm_free_bytes(void);
 
 #endif

@@ -86,19 +86,7 @@ void *phys_to_virt(uint64_t pa)
 	return (void *)(direct_map_ready ? DIRECT_BASE + pa : pa);
 }
 
-uint64_t virt_to_phys(const void *va)
-{
-	uint64_t v = (uint64_t)va;
-	if (v >= KERNEL_VBASE)
-		return v - KERNEL_VBASE;
-	if (v >= DIRECT_BASE && v < MMIO_BASE)
-		return v - DIRECT_BASE;
-	struct pt_walk w = pt_lookup(&kernel_pt, v);
-	return w.err ? 0 : w.pa;
-}
-
 uint64_t vm_kernel_root(void) { return kernel_pt.root_pa; }
-struct pt *vm_kernel_pt(void) { return &kernel_pt; }
 
 static int map_image_section(const char *start, const char *end, uint64_t flags)
 {

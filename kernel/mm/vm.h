@@ -31,14 +31,11 @@ struct vm_init_ret {
 struct vm_init_ret vm_init(const struct vm_boot_params *p);
 
 void *phys_to_virt(uint64_t pa);
-uint64_t virt_to_phys(const void *va);
 uint64_t vm_kernel_root(void);
 
 /* After the frame allocator is up: */
 int vm_map_identity(uint64_t pa, uint64_t size, uint64_t flags) __must_check;
 /* A stack of `size` bytes with an unmapped guard page below it; returns its top, 0 on failure. */
 uint64_t vm_alloc_stack(size_t size, uint64_t *bottom);
-/* Unused after boot: frees nothing, but is the hook for page-table dumps in debug builds. */
-struct pt *vm_kernel_pt(void);
 
 #endif

@@ -19,7 +19,9 @@
  * A failed check is a log_err (so `@done` counts it).
  */
 #include "tests/selftest/selftest.h"
+#include "tests/selftest/dev/e1000e.h"
 #include "tests/selftest/dev/edu.h"
+#include "tests/selftest/dev/rtc.h"
 #include "iommu/ir_ioapic.h"
 #include "iommu/ir_table.h"
 #include "kernel/arch/cpu.h"
@@ -36,6 +38,7 @@
 #include "pci/pci.h"
 
 #define MAX_EDU                 4
+#define MAX_E1000E              4
 #define MAX_PROBES              16
 #define SENDS                   3
 #define ARRIVAL_US              500000  /* a message not there by then is lost */
@@ -45,37 +48,11 @@
 #define RETARGET_US             20000000
 #define SID_SENDS               3
 
-#define E1000E_VENDOR           0x8086
-#define E1000E_DEVICE           0x10d3
-#define E1000E_MSGS             5
-/* QEMU 7.2 e1000e (82574): cause -> MSI-X entry map, auto-clear, auto-mask, causes. */
-#define E1000E_CTRL_EXT         0x18
-#define  E1000E_CTRL_EXT_IAME   BIT(27)
-#define E1000E_ICR              0xc0    /* read or write 1s: clears causes */
-#define E1000E_ICS              0xc8
-#define E1000E_IMS              0xd0
-#define E1000E_EIAC             0xdc
-#define E1000E_IVAR             0xe4
-#define  E1000E_IVAR_VALID      0x8     /* per 4-bit field: entry in bits 2:0 */
-#define E1000E_CAUSE_SHIFT      20      /* ICS bits 20..24: RxQ0, RxQ1, TxQ0, TxQ1, Other */
-#define E1000E_CAUSES           GENMASK(24, 20)
-#define E1000E_REGS_SIZE        0x1000
-#define E1000E_SPACING_US       5000    /* QEMU throttles each vector to one per 128 us */
 
 #define XHCI_VENDOR             0x1033
 #define XHCI_DEVICE             0x0194
 #define XHCI_MSGS               16
 
-#define RTC_INDEX               0x70
-#define RTC_DATA                0x71
-#define  RTC_NMI_OFF            0x80
-#define RTC_REG_A               0x0a
-#define  RTC_RATE_1024HZ        0x06
-#define  RTC_RATE_MASK          0x0f
-#define RTC_REG_B               0x0b
-#define  RTC_PIE                BIT(6)
-#define RTC_REG_C               0x0c
-#define RTC_GSI                 8
 #define RTC_RUN_US              20000   /* at least this long... */
 #define RTC_WANT                8       /* ...and until this many arrived (or ARRIVAL_US) */
 
@@ -87,9 +64,8 @@ struct probe {
 	unsigned msg;
 	enum probe_kind kind;
 	struct edu *edu;
-	volatile uint8_t *e1k;
+	struct e1000e *e1k;
 	struct route *r;
-	uint64_t last_raise_us;
 	volatile uint64_t arrivals[MAX_CPUS];
 	volatile uint64_t total;
 	volatile uint64_t wrong;        /* ran on a CPU the route did not name */
@@ -98,8 +74,9 @@ struct probe {
 };
 
 static struct edu edus[MAX_EDU];
+static struct e1000e e1000es[MAX_E1000E];
 static struct probe probes[MAX_PROBES];
-static unsigned n_edu, n_probes, failures;
+static unsigned n_edu, n_e1000e, n_probes, failures;
 
 static void fail(const char *what, const char *bdf)
 {
@@ -115,12 +92,7 @@ static void raise(struct probe *p)
 		edu_irq_raise(p->edu, 1);
 		return;
 	}
-	/* One write per vector per 128 us of guest time, or QEMU postpones and then doubles. */
-	uint64_t since = time_since_boot_us() - p->last_raise_us;
-	if (since < E1000E_SPACING_US)
-		time_delay_us(E1000E_SPACING_US - since);
-	mmio_write32(p->e1k + E1000E_ICS, BIT(E1000E_CAUSE_SHIFT + p->msg));
-	p->last_raise_us = time_since_boot_us();
+	e1000e_raise(p->e1k, p->msg);
 }
 
 static void on_message(struct route *r, void *arg)
@@ -376,29 +348,14 @@ static void check_block(struct pci_dev *d)
 
 static volatile uint64_t rtc_arrivals[MAX_CPUS];
 
-static uint8_t cmos_read(uint8_t reg)
-{
-	outb(RTC_INDEX, RTC_NMI_OFF | reg);
-	return inb(RTC_DATA);
-}
-
-static void cmos_write(uint8_t reg, uint8_t v)
-{
-	outb(RTC_INDEX, RTC_NMI_OFF | reg);
-	outb(RTC_DATA, v);
-}
-
 static void on_rtc(struct trap_frame *f, void *arg)
 {
 	__atomic_add_fetch(&rtc_arrivals[this_cpu()->index], 1, __ATOMIC_RELAXED);
-	(void)cmos_read(RTC_REG_C);     /* acknowledges: the next period raises the pin again */
+	rtc_ack();
 }
 
 static void check_ioapic(void)
 {
-	uint8_t a = cmos_read(RTC_REG_A), b = cmos_read(RTC_REG_B);
-
-	cmos_write(RTC_REG_A, (uint8_t)((a & ~RTC_RATE_MASK) | RTC_RATE_1024HZ));
 	for (unsigned cpu = 0; cpu < cpu_count; cpu++) {
 		uint64_t before[MAX_CPUS];
 		if (!cpu_at(cpu)->online)
@@ -412,16 +369,14 @@ static void check_ioapic(void)
 		}
 		for (unsigned c = 0; c < cpu_count; c++)
 			before[c] = rtc_arrivals[c];
-		(void)cmos_read(RTC_REG_C);
-		cmos_write(RTC_REG_B, b | RTC_PIE);
+		rtc_periodic_start();
 		/* A loaded host may not run this vCPU or QEMU's RTC timer for a while: wait for
 		 * arrivals, not for a time. */
 		time_delay_us(RTC_RUN_US);
 		uint64_t until = time_since_boot_us() + ARRIVAL_US;
 		while (rtc_arrivals[cpu] - before[cpu] < RTC_WANT && time_since_boot_us() < until)
 			cpu_relax();
-		cmos_write(RTC_REG_B, b & ~RTC_PIE);
-		(void)cmos_read(RTC_REG_C);
+		rtc_periodic_stop();
 		if (ir_ioapic_unroute(RTC_GSI))
 			fail("I/O APIC unroute", "rtc");
 		time_delay_us(STRAGGLER_US);
@@ -436,14 +391,12 @@ static void check_ioapic(void)
 		if (!here || elsewhere)
 			fail("I/O APIC delivery", "rtc");
 	}
-	cmos_write(RTC_REG_A, a);
-	cmos_write(RTC_REG_B, b);
 }
 
 /* ---- set-up ------------------------------------------------------------------------------- */
 
 static void add_probe(struct pci_dev *d, unsigned msg, enum probe_kind kind, struct edu *e,
-		     volatile uint8_t *e1k)
+		      struct e1000e *e1k)
 {
 	if (n_probes == MAX_PROBES)
 		return;
@@ -472,29 +425,17 @@ static void setup_edu(struct pci_dev *d)
 
 static void setup_e1000e(struct pci_dev *d)
 {
+	struct e1000e *e = &e1000es[n_e1000e];
 	struct msi_dev *md;
 	char s[PCI_BDF_STRLEN];
-	volatile uint8_t *regs = d->bar[0].addr && !(d->bar[0].flags & PCI_BAR_F_IO) ?
-				 mmio_map(d->bar[0].addr, E1000E_REGS_SIZE) : 0;
 
-	pci_bdf_fmt(s, d->bdf);
-	if (!regs || msi_enable(d, E1000E_MSGS, &md) || md->kind != MSI_KIND_MSIX) {
-		fail("e1000e set-up", s);
+	if (msi_enable(d, E1000E_MSGS, &md) || md->kind != MSI_KIND_MSIX || e1000e_open(e, d)) {
+		fail("e1000e set-up", pci_bdf_fmt(s, d->bdf));
 		return;
 	}
-	uint32_t ivar = 0;
+	n_e1000e++;
 	for (unsigned k = 0; k < E1000E_MSGS; k++)
-		ivar |= (E1000E_IVAR_VALID | k) << (4 * k);
-	mmio_write32(regs + E1000E_IVAR, ivar);
-	mmio_write32(regs + E1000E_EIAC, E1000E_CAUSES);
-	mmio_write32(regs + E1000E_CTRL_EXT, mmio_read32(regs + E1000E_CTRL_EXT) |
-		     E1000E_CTRL_EXT_IAME);
-	/* Causes left over from reset would be sent (or left pending) once unmasked. */
-	mmio_write32(regs + E1000E_ICR, ~0u);
-	(void)mmio_read32(regs + E1000E_ICR);
-	mmio_write32(regs + E1000E_IMS, E1000E_CAUSES);
-	for (unsigned k = 0; k < E1000E_MSGS; k++)
-		add_probe(d, k, PROBE_E1000E, 0, regs);
+		add_probe(d, k, PROBE_E1000E, 0, e);
 }
 
 static bool is_dev(const struct pci_dev *d, uint16_t vendor, uint16_t device)
@@ -515,7 +456,7 @@ void selftest_msi(void)
 		struct pci_dev *d = pci_dev_at(i);
 		if (edu_match(d) && n_edu < MAX_EDU)
 			setup_edu(d);
-		else if (is_dev(d, E1000E_VENDOR, E1000E_DEVICE))
+		else if (e1000e_match(d) && n_e1000e < MAX_E1000E)
 			setup_e1000e(d);
 		else if (is_dev(d, XHCI_VENDOR, XHCI_DEVICE) && d->msi.cap && n_xhci < 4)
 			xhci[n_xhci++] = d;

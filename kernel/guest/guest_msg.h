@@ -1,0 +1,17 @@
+/* A guest's device messages through interrupt remapping (kernel/guest/guest_msg.c). */
+#ifndef COURIER_KERNEL_GUEST_GUEST_MSG_H
+#define COURIER_KERNEL_GUEST_GUEST_MSG_H
+
+#include <stdint.h>
+
+struct guest;
+
+/* Device messages (interrupt remapping): allocate, bind to a port, unbind, release all. */
+int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n);
+int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, uint64_t port);
+int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg);
+void guest_msgs_release(struct guest *g);
+/* After g moved: retarget the routes of messages bound to its ports to its new CPU. */
+void guest_msgs_follow(struct guest *g);
+
+#endif
