@@ -92,7 +92,7 @@ GUEST_ELFS :=
 
 # ---- top-level targets ----------------------------------------------------------------------
 
-.PHONY: all deps hv iso unit tools guests test run debug compile_commands clean FORCE
+.PHONY: all deps hv iso unit tools guests test run debug check-layers compile_commands clean FORCE
 
 all: hv iso tools unit guests
 
@@ -104,6 +104,10 @@ guests: $(GUEST_ELFS)
 
 deps:
 	@scripts/deps
+
+# Includes point down the layers (docs/architecture.md); tests/run.py runs this too.
+check-layers:
+	@$(PYTHON) scripts/check-layers
 
 # make test [ONLY=pattern] [ACCEL=kvm|tcg] [JOBS=n]
 test: deps
