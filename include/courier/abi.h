@@ -27,15 +27,19 @@ enum courier_hypercall {
 	HC_EVT_ALLOC = 7,       /* () -> a new port of this guest */
 	HC_EVT_UNMASK = 8,      /* (port) -> 0: clear the mask bit; upcall if pending */
 	HC_EVT_OFFER = 9,       /* (port, guest id) -> 0: let that guest send to my port */
-	HC_EVT_SEND = 10,       /* (guest id, port) -> 0: mark the port pending in that guest */
+	HC_EVT_SEND = 10,       /* (guest id or COURIER_SELF, port) -> 0: mark it pending there */
 	HC_GUEST_LOOKUP = 11,   /* (const char *name, uint64_t len) -> guest id */
-	HC_DEV_MSG_ALLOC = 12,  /* (bdf, n) -> messages allocated (MSI: power of two; MSI-X: n) */
-	HC_DEV_MSG_BIND = 13,   /* (bdf, msg, guest id, port) -> 0: message msg raises that port */
+	HC_DEV_MSG_ALLOC = 12,  /* (bdf, n) -> messages allocated (MSI: n rounded up to a power
+	                         * of two; MSI-X: n) */
+	HC_DEV_MSG_BIND = 13,   /* (bdf, msg, guest id or COURIER_SELF, port) -> 0: message msg
+	                         * raises that port */
 	HC_DEV_MSG_UNBIND = 14, /* (bdf, msg) -> 0 */
 	HC_SCHED_MOVE = 15,     /* (guest id or COURIER_SELF, cpu) -> 0 */
 	HC_COUNT
 };
 
+/* "This guest", where HC_EVT_SEND, HC_DEV_MSG_BIND and HC_SCHED_MOVE take a guest id (not
+ * HC_EVT_OFFER). */
 #define COURIER_SELF            ((uint64_t)-1)
 
 /* ---- error codes (the negative of these is returned) ------------------------------------- */
@@ -44,8 +48,8 @@ enum courier_error {
 	COURIER_ENOMEM = 2,
 	COURIER_ERANGE = 3,     /* a value or buffer outside what is allowed */
 	COURIER_ENOENT = 4,     /* no such guest, port, device or message */
-	COURIER_EEXIST = 5,
-	COURIER_EBUSY = 7,
+	COURIER_EEXIST = 5,     /* no hypercall returns it at present */
+	COURIER_EBUSY = 7,      /* already in use (a message allocated or bound twice) */
 	COURIER_EPERM = 8,      /* not allowed for this guest */
 	COURIER_ENOSYS = 9,     /* no such hypercall */
 	COURIER_EFAULT = 12,    /* a pointer outside the guest's memory */
@@ -65,17 +69,20 @@ struct courier_upcall_frame {
 /*
  * The shared-info page, mapped read-write in the guest at start_info.shared_info. The
  * hypervisor sets pending bits atomically; the guest clears them. An event is delivered when
- * its pending bit is set and its mask bit clear: a running guest with upcall_mask clear enters
- * its upcall on the way back to ring 3, a blocked guest wakes.
+ * its pending bit is set and its mask bit clear: a running guest with upcall_mask clear and an
+ * upcall registered enters its upcall on the way back to ring 3, a blocked guest wakes.
  */
 struct courier_shared_info {
 	volatile uint64_t evt_pending[COURIER_EVT_WORDS];
 	volatile uint64_t evt_mask[COURIER_EVT_WORDS];
-	volatile uint8_t upcall_mask;   /* 1: no upcalls (set by the hypervisor on entry) */
-	volatile uint8_t upcall_pending;/* some unmasked port is pending */
+	volatile uint8_t upcall_mask;   /* 1: no upcalls (set by the hypervisor when it enters the
+	                                 * upcall, cleared by HC_UPCALL_RETURN) */
+	volatile uint8_t upcall_pending;/* a hint that an unmasked port became pending; the
+	                                 * hypervisor only ever sets it */
 	uint8_t pad[6];
 	struct courier_upcall_frame frame;      /* the interrupted context of the current upcall */
-	volatile uint64_t time_ns;      /* updated on every entry to the guest */
+	volatile uint64_t time_ns;      /* reserved: not written by the hypervisor (stays 0);
+	                                 * use HC_TIME */
 };
 
 /* ---- start info --------------------------------------------------------------------------- */
