@@ -13,7 +13,8 @@
 #define VEC_TIMER               0xf0
 #define VEC_IPI_PING            0xf1
 #define VEC_IPI_PONG            0xf2
-#define VEC_IPI_WAKE            0xf3    /* wakes an idle CPU to run smp_call work */
+#define VEC_IPI_WAKE            0xf3    /* wakes a CPU: smp_call work, and the scheduler's
+                                         * kick (a guest queued or woken there, a move) */
 #define VEC_APIC_ERROR          0xfe
 #define VEC_SPURIOUS            0xff
 

@@ -109,7 +109,8 @@ bool guests_all_done(void);
 void guests_report_stats(void);
 const char *guest_state_name(enum guest_state s);
 
-/* Guest memory access for hypercalls: copy to/from guest-virtual RAM only; E_FAULT-style. */
+/* Guest memory access for hypercalls: copy to/from guest-virtual RAM only; E_RANGE (the
+ * hypercall's EFAULT) when [va, va + len) is not all RAM. */
 int guest_copy_from(struct guest *g, void *dst, uint64_t va, uint64_t len);
 int guest_copy_to(struct guest *g, uint64_t va, const void *src, uint64_t len);
 
