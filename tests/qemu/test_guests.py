@@ -13,8 +13,8 @@ is the third witness.
 Scenarios: hello and libtest through newlib; pingpong on two CPUs and on one, its rounds
 matching the hypervisor's per-port counts, and a stress of four pairs over three CPUs (lost
 wake-ups); several guests sharing one CPU; edu DMA into its own
-RAM and blocked outside it (read and write), and its device messages (skipped while the
-hypervisor answers ENOSYS); every crash kind contained next to bystanders; hostile's million
+RAM and blocked outside it (read and write), and its device message bound to its port, also
+while the guest moves; every crash kind contained next to bystanders; hostile's million
 hypercalls next to bystanders; hostile moving itself between CPUs; corrupt images and bad
 module command lines rejected by name while good guests run; exit=<ms> ending a run with a
 guest blocked forever.
@@ -24,7 +24,7 @@ import re
 import struct
 import tempfile
 
-from courier import BUILD, Skip, run, scenario
+from courier import BUILD, run, scenario
 
 GUESTS = os.path.join(BUILD, "guests")
 PAGE = 0x1000
@@ -373,19 +373,28 @@ def edu_tests(r, name):
     return out
 
 
-def check_edu_basics(r, name, bdf):
-    """id, liveness and DMA through its own memory pass; the only failures are the device
-    message checks (msi, dma_irq) while those are not wired; the exit code is the failures."""
+def check_edu_basics(r, name, bdf, msi_rounds):
+    """Every test before bad_dma passes: id, liveness, DMA through its own memory, and its
+    device message (msi: msi_rounds raised by hand, dma_irq: one more at the end of a DMA),
+    each counted once on the guest's port by the hypervisor; exit(0)."""
     tests = edu_tests(r, name)
-    for t in ("id", "liveness", "dma"):
+    for t in ("id", "liveness", "dma", "msi", "dma_irq"):
         assert t in tests, f"{name}: no test={t} line in {texts(r, name)}"
         assert tests[t]["result"] == "pass", f"{name}: test={t} {tests[t]}"
         assert bdf_key(tests[t]["dev"]) == bdf_key(bdf), f"{name}: dev={tests[t]['dev']}"
+    msi = tests["msi"]
+    assert msi["raised"] == msi["acked"] == msi["events"] == str(msi_rounds), \
+        f"{name}: test=msi {msi}"
+    assert tests["dma_irq"]["events"] == str(msi_rounds + 1), f"{name}: test=dma_irq " \
+        f"{tests['dma_irq']}"
     summary = result_line(r, name, "edu", has=("tests",), guest=name, dev=tests["id"]["dev"])
-    failed = sorted(t for t, d in tests.items() if d["result"] == "fail")
-    assert set(failed) <= {"msi", "dma_irq"}, f"{name}: failed tests {failed}"
-    assert summary["failed"] == str(len(failed)), f"{name}: summary {summary}, failed {failed}"
-    check_exited(r, name, len(failed))
+    assert summary["failed"] == "0" and summary["result"] == "pass", f"{name}: summary {summary}"
+    check_exited(r, name, 0)
+    port = int(msi["port"])
+    ports = port_stats(r, name)
+    assert port in ports and ports[port].int("received") == msi_rounds + 1, \
+        f"{name}: @stat for port {port}: {ports.get(port) and ports[port].line()}, expected " \
+        f"received={msi_rounds + 1}"
     return tests
 
 
@@ -430,7 +439,7 @@ def edu_scenario(bad_args, direction, dev_arg):
         r = boot("exit=idle", smp=2, modules=mods, devices=[EDU_DEV], trace=["vtd_dmar_fault"])
         r.check_done(0)         # a blocked DMA is a warning, not an error
         check_healthy(r)
-        check_edu_basics(r, "edu", EDU_BDF)
+        check_edu_basics(r, "edu", EDU_BDF, 2)
         check_bad_dma(r, "edu", EDU_BDF, EDU_SID, direction)
         check_exited(r, "bystander")
     return fn
@@ -444,31 +453,16 @@ scenario(globals(), "edu_dma_write", edu_scenario(f"bad_dma={START_INFO_VA:#x} b
 
 
 def test_edu_msi():
-    """The edu's message 0 bound to the guest's port: raised by hand and by a finished DMA.
-    Skipped while the hypervisor answers HC_DEV_MSG_ALLOC with ENOSYS."""
+    """The edu's message 0 bound to the guest's port: raised by hand and by a finished DMA."""
     rounds = 5
     mods = [(elf("edu"), f"name=edumsi cpu=1 dev={EDU_BDF} msi_rounds={rounds} "
              "timeout_ms=2000")]
     r = boot("exit=idle", smp=2, modules=mods, devices=[EDU_DEV])
-    check_healthy(r)
-    if any("error=ENOSYS" in t and "what=dev_msg_alloc" in t for t in texts(r, "edumsi")):
-        raise Skip("device messages are not wired yet: HC_DEV_MSG_ALLOC answers ENOSYS "
-                   "(interrupt remapping in progress)")
     r.check_done(0)
-    tests = edu_tests(r, "edumsi")
-    msi = tests.get("msi")
-    assert msi and msi["result"] == "pass", f"test=msi: {msi}; printed {texts(r, 'edumsi')}"
-    assert msi["raised"] == msi["acked"] == msi["events"] == str(rounds), f"test=msi {msi}"
-    irq = tests.get("dma_irq")
-    assert irq and irq["result"] == "pass", f"test=dma_irq: {irq}"
-    assert irq["events"] == str(rounds + 1), f"test=dma_irq {irq}"
-    result_line(r, "edumsi", "edu", has=("tests",), guest="edumsi", failed=0, result="pass")
-    check_exited(r, "edumsi")
-    port = int(msi["port"])
-    ports = port_stats(r, "edumsi")
-    assert port in ports and ports[port].int("received") == rounds + 1, \
-        f"@stat for port {port}: {ports.get(port) and ports[port].line()}, expected " \
-        f"received={rounds + 1}"
+    check_healthy(r)
+    errors = [t for t in texts(r, "edumsi") if " error=" in t]
+    assert not errors, f"edumsi: {errors}"
+    check_edu_basics(r, "edumsi", EDU_BDF, rounds)
 
 
 def test_edu_msi_follows_guest():
