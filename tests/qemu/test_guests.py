@@ -288,10 +288,16 @@ def test_pingpong_moving():
     for name in ("ma", "mb", "mc", "md"):
         moves = [rec for rec in guest_records(r, name) if rec.get("reason") == "moved"]
         assert len(moves) >= 3, f"{name} was moved {len(moves)} times, expected several"
+        placed = {guest_records(r, name)[0].int("cpu")} | {m.int("cpu") for m in moves}
+        assert len({m.int("cpu") for m in moves}) == 3, \
+            f"{name} was moved to CPUs {sorted({m.int('cpu') for m in moves})}, expected 0-2"
         cpus = {c for c, _ in output(r, name)}
-        assert len(cpus) >= 1
+        assert cpus and cpus <= placed, f"{name} printed from CPUs {sorted(cpus)}, it was " \
+            f"only ever placed on {sorted(placed)}"
         last = moves[-1].int("cpu")
-        assert stat(r, name) is not None
+        end = last_state(r, name)
+        assert end.int("cpu") == last, f"{end.line()}: ended elsewhere than its last move " \
+            f"to {last}"
         assert port_stats(r, name)[next(iter(port_stats(r, name)))].int("cpu") == last, \
             f"{name}: @stat cpu differs from its last move to {last}"
 
