@@ -10,7 +10,8 @@ reason via` per check, `@dmafault unit bdf addr type reason name cpu via` per fa
 QEMU's own trace is the independent oracle: `vtd_dmar_fault` must agree with every expected
 fault (source id, address, direction, reason) and show no other; `vtd_irq_generate` shows the
 fault event going to the chosen CPU's APIC; `vtd_inv_desc_iotlb_pages` shows that caching-mode
-units are told about new mappings and every unit about removed ones.
+units are told about new mappings and every unit about removed ones (QEMU traces these for
+register-based invalidations too); `vtd_inv_qi_tail` shows whether the queue was used.
 """
 import re
 
@@ -28,8 +29,11 @@ DEVICES = [
     "pcie-pci-bridge,id=dmabr,addr=0x12",
     "edu,bus=dmabr,addr=0x3",
 ]
+# QEMU traces the vtd_inv_desc_* events for register-based invalidations too (its register
+# handlers call the same functions); vtd_inv_qi_tail is a write of the queue's tail register.
 TRACE = ["vtd_dmar_fault", "vtd_irq_generate", "vtd_inv_desc_iotlb_pages",
-         "vtd_inv_desc_iotlb_global", "vtd_inv_desc_cc_global", "vtd_inv_desc_iec"]
+         "vtd_inv_desc_iotlb_global", "vtd_inv_desc_cc_global", "vtd_inv_desc_iec",
+         "vtd_inv_qi_tail"]
 
 # Every check each device must pass, and for those that must fault: direction and reason.
 CHECKS = {"setup", "roundtrip", "unmapped_write", "isolation", "unmap", "remap", "unmapped_read",
@@ -132,6 +136,9 @@ def check_dmafaults(r, faulting):
         assert match[0]["name"] == REASON_NAMES[reason], f"{match[0].line()}: name"
     overflow = [f for f in r.records("dmafault") if f["name"] == "overflow"]
     assert len(overflow) <= 1, "primary fault overflow reported more than once in one burst"
+    said = [t.line() for t in r.records("dmatest")
+            if t["check"] == "overflow" and t["fault"] == "overflow"]
+    assert not said or overflow, f"{said[0]}, yet no @dmafault name=overflow record"
     via_irq = [f for f in records if f["via"] == "irq"]
     assert via_irq, "no fault was handled from the fault-event interrupt"
     wrong_cpu = [f.line() for f in via_irq if f.int("cpu") != FAULT_CPU]
@@ -173,11 +180,19 @@ def check_trace_irq(r):
         assert data & 0xff == VEC_IOMMU_FAULT, f"fault event vector {data & 0xff:#x}"
 
 
-def check_trace_boot_invalidations(r):
-    """After the root table pointer is set: global context-cache, IOTLB and interrupt-entry-
-    cache invalidations through the queue."""
-    for event in ("vtd_inv_desc_cc_global", "vtd_inv_desc_iotlb_global", "vtd_inv_desc_iec"):
+def check_trace_boot_invalidations(r, qi):
+    """After the root table pointer is set: global context-cache and IOTLB invalidations, and
+    with the queue the interrupt-entry-cache one. iommu_qi=off must really keep the queue
+    unused (no tail write, so no interrupt remapping either, which needs the queue)."""
+    events = ["vtd_inv_desc_cc_global", "vtd_inv_desc_iotlb_global"]
+    if qi:
+        events += ["vtd_inv_desc_iec", "vtd_inv_qi_tail"]
+    for event in events:
         assert r.trace_events(event), f"QEMU traced no {event}"
+    if not qi:
+        tails = r.trace_events("vtd_inv_qi_tail")
+        assert not tails, f"iommu_qi=off, yet the queue's tail was written {len(tails)} times"
+        assert not r.trace_events("vtd_inv_desc_iec"), "iommu_qi=off, yet an IEC invalidation"
 
 
 def check_trace_invalidations(r, cm, iovas):
@@ -215,9 +230,8 @@ def dma_scenario(aw_bits, cm, qi=True):
         check_trace_faults(r, faulting)
         check_trace_irq(r)
         iovas = {t.int("iova") for t in r.records("dmatest") if t["check"] == "setup"}
-        if qi:      # register-based invalidations have no trace event of their own
-            check_trace_boot_invalidations(r)
-            check_trace_invalidations(r, cm, iovas)
+        check_trace_boot_invalidations(r, qi)
+        check_trace_invalidations(r, cm, iovas)
     return fn
 
 
