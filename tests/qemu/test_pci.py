@@ -6,7 +6,8 @@ reads each function's configuration space through the monitor, and reads the pro
 the devices the scenario named; then the machine goes on. Every function QEMU has must appear
 as exactly one `@pci` record (docs/report.md) with the same address, ids, class, requester id
 and upstream bridge, with the MSI message and MSI-X vector counts its capabilities declare, and
-with nothing else; the boot must end with `@done status=0` and no `warning: pci` line.
+with nothing else; its `pci` log line must name the BARs QEMU has, each with QEMU's type,
+size and address; the boot must end with `@done status=0` and no `warning: pci` line.
 """
 import re
 
@@ -262,6 +263,53 @@ def check_function(f, rec):
             f"{f['model']} declares msi={f['model_vectors'][0]} msix={f['model_vectors'][1]}"
 
 
+_PCI_LINE = re.compile(r"\] pci ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) ")
+_BAR = re.compile(r"bar([0-5])=(io|m32|m64)(p?):(0x[0-9a-f]+|0)/(\d+)([KMGTP]?)\Z")
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
+PCI_ROM_SLOT = 6                  # query-pci lists the expansion ROM as region 6
+
+
+def logged_bars(r):
+    """{bdf: {bar: (kind, prefetch, address, size)}} from the hypervisor's `pci` log lines
+    (`bar<i>=<io|m32|m64>[p]:<address>/<size>` per implemented BAR)."""
+    out = {}
+    for line in r.lines:
+        m = _PCI_LINE.search(line)
+        if not m:
+            continue
+        bars = {}
+        for word in line[m.end():].split():
+            if not word.startswith("bar") or word.startswith("bar="):
+                continue
+            b = _BAR.match(word)
+            assert b, f"malformed BAR {word!r} in: {line}"
+            bars[int(b.group(1))] = (b.group(2), b.group(3) == "p", int(b.group(4), 0),
+                                     int(b.group(5)) * _UNITS[b.group(6)])
+        assert m.group(1) not in out, f"two pci log lines for {m.group(1)}"
+        out[m.group(1)] = bars
+    return out
+
+
+def check_bars(f, bars):
+    """A function's BARs as the hypervisor sized them against QEMU's regions: the same BARs,
+    each of the same space, width, prefetchability and size, and at the address QEMU has it
+    mapped at (a BAR QEMU has unmapped has no address to compare)."""
+    where = f"{f['bdf']} ({f['qdev_id'] or f['desc']})"
+    regions = {g["bar"]: g for g in f["raw"].get("regions", []) if g["bar"] != PCI_ROM_SLOT}
+    assert set(bars) == set(regions), f"{where}: the hypervisor found BARs {sorted(bars)}, " \
+        f"QEMU has {sorted(regions)}"
+    for i, g in sorted(regions.items()):
+        kind, prefetch, addr, size = bars[i]
+        want_kind = "io" if g["type"] == "io" else "m64" if g.get("mem_type_64") else "m32"
+        assert (kind, prefetch) == (want_kind, bool(g.get("prefetch"))), \
+            f"{where}: BAR{i} is {kind}{'p' if prefetch else ''}, QEMU has {want_kind}" \
+            f"{'p' if g.get('prefetch') else ''}"
+        assert size == g["size"], f"{where}: BAR{i} size {size:#x}, QEMU has {g['size']:#x}"
+        if 0 <= g["address"] < 1 << 64 and g["address"] != (1 << 64) - 1:
+            assert addr == g["address"], f"{where}: BAR{i} at {addr:#x}, QEMU has it at " \
+                f"{g['address']:#x}"
+
+
 def check_pci(r, view):
     """Everything a well-formed topology must show: QEMU's functions, exactly, and no fuss."""
     if view.error:
@@ -281,8 +329,11 @@ def check_pci(r, view):
         ", ".join(f"{b} ({want[b]['desc'] or want[b]['qdev_id']})" for b in missing[:6])
     assert not extra, f"@pci records for {len(extra)} function(s) QEMU does not have: " + \
         ", ".join(extra[:6])
+    bars = logged_bars(r)
     for bdf, f in sorted(want.items()):
         check_function(f, recs[bdf])
+        assert bdf in bars, f"no pci log line for {bdf}"
+        check_bars(f, bars[bdf])
 
 
 def check_placement(view, placement):
