@@ -278,14 +278,11 @@ static void switch_away(struct percpu *c, struct trap_frame *f)
 void sched_return_to_user(struct trap_frame *f)
 {
 	struct percpu *c = this_cpu();
+	struct guest *g = c->current;
 
-	{
-		struct guest *g = c->current;
-		if (!g || g->state != GUEST_RUNNING || g->need_resched || g->cpu != c->index)
-			switch_away(c, f);
-		evt_enter_upcall(c->current, f);
-		return;
-	}
+	if (!g || g->state != GUEST_RUNNING || g->need_resched || g->cpu != c->index)
+		switch_away(c, f);
+	evt_enter_upcall(c->current, f);
 }
 
 static void __noreturn __attribute__((used)) idle_loop(void)
