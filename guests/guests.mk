@@ -17,12 +17,13 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
 	-fno-stack-protector -U_FORTIFY_SOURCE -ffunction-sections -fdata-sections \
 	-nostdinc -isystem $(NEWLIB_DIR)/x86_64-elf/include \
 	-isystem $(shell $(CC) -print-file-name=include) -Iinclude -Iguests/lib -MMD -MP
-GUEST_LDFLAGS := -nostdlib -static -no-pie -T guests/lib/guest.ld -Wl,--gc-sections \
+GUEST_LDS := $(BUILD)/guests/guest.ld
+GUEST_LDFLAGS := -nostdlib -static -no-pie -T $(GUEST_LDS) -Wl,--gc-sections \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none -Wl,--undefined=_start
 GUEST_LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 
 GUEST_LIB      := $(BUILD)/guests/libcourier.a
-GUEST_LIB_SRCS := $(sort $(wildcard guests/lib/*.c guests/lib/*.S))
+GUEST_LIB_SRCS := $(sort $(filter-out %.ld.S,$(wildcard guests/lib/*.c guests/lib/*.S)))
 GUEST_LIB_OBJS := $(GUEST_LIB_SRCS:%=$(BUILD)/%.o)
 
 # Any FPU, MMX or SSE instruction in a linked guest is a build error (objdump's AT&T syntax:
@@ -35,6 +36,13 @@ guest_fp_check = $(if $(filter $(1),$(GUEST_FP_ALLOWED)),true,\
 	! objdump -d --no-show-raw-insn $(2) | grep -E '$(GUEST_FP_INSN)' | head -n 5 | grep . \
 	|| { echo "$(2): floating-point instructions in a guest (docs/guests.md)"; \
 	rm -f $(2); exit 1; })
+
+# The linker script takes the load address from include/courier/layout.h through the C
+# preprocessor (__ASSEMBLER__: integer constants without C suffixes).
+$(GUEST_LDS): guests/lib/guest.ld.S include/courier/layout.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CPP     $@")
+	$(Q)$(CC) -E -P -undef -x assembler-with-cpp -D__ASSEMBLER__ -Iinclude $< -o $@
 
 # Built once; delete $(NEWLIB_DIR) to rebuild.
 $(NEWLIB_STAMP):
@@ -56,7 +64,7 @@ $(GUEST_LIB): $(GUEST_LIB_OBJS)
 
 define guest_rule
 $(BUILD)/guests/$(1).elf: $(patsubst %,$(BUILD)/%.o,$(sort $(wildcard guests/$(1)/*.c))) \
-		$(GUEST_LIB) guests/lib/guest.ld
+		$(GUEST_LIB) $(GUEST_LDS)
 	@$$(if $$(Q),echo "  GUESTLD $$@")
 	$$(Q)$$(CC) $$(GUEST_LDFLAGS) $$(filter %.o,$$^) -Wl,--start-group $(GUEST_LIB) \
 		$(NEWLIB_LIBC) $(GUEST_LIBGCC) -Wl,--end-group -o $$@

@@ -1,7 +1,7 @@
 /*
  * guest-emu: runs Courier guests as Linux processes, for testing the guest side without the
  * hypervisor. Each guest is a forked child with the guest's memory at the guest's addresses
- * (start info, shared info, RAM: the layout of kernel/guest/guest.h), traced with PTRACE_SYSEMU so
+ * (start info, shared info, RAM: include/courier/layout.h), traced with PTRACE_SYSEMU so
  * every `syscall` it makes stops here and is answered as a hypercall (include/courier/abi.h),
  * with the hypervisor's semantics as far as a host process can have them: events, upcalls,
  * blocking, lookups across guests. No devices, so the dev_msg calls fail with ENOENT; faults
@@ -30,28 +30,13 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include "include/courier/abi.h"
+#include "include/courier/layout.h"
 #include "kernel/lib/compiler.h"
 #include "kernel/lib/elf.h"
 
-/* The guest-virtual layout of kernel/guest/guest.h. */
-#define START_INFO_VA   0x200000ull
-#define SHARED_INFO_VA  0x201000ull
-#define RAM_BASE        0x400000ull
-#define STACK_BYTES     0x10000ull
-#define STACK_GAP       16
-#define DEFAULT_MEM_MIB 4
-#define MAX_MEM_MIB     1024
 #define PAGE            4096ull
-
 #define MAX_GUESTS      16
 #define CPUS            4
-#define LINE_MAX_LEN    160
-#define CONSOLE_MAX     0x10000ull
-#define USER_VA_END     0x0000800000000000ull
-/* RFLAGS a guest may set on HC_UPCALL_RETURN (as kernel/guest/event.c): status flags, TF, DF. */
-#define RFLAGS_USER     0xdd5ull
-#define RFLAGS_IF       0x200ull
-#define RFLAGS_FIXED    0x2ull
 #define SYSCALL_STOP    (SIGTRAP | 0x80)
 
 enum state { RUNNING, BLOCKED, EXITED, CRASHED };
@@ -76,7 +61,7 @@ struct eguest {
 	uint64_t upcall_entry, upcall_stack;
 	bool in_upcall;         /* ours, not the guest's: it may write upcall_mask itself */
 	struct port ports[COURIER_EVT_PORTS];
-	char line[LINE_MAX_LEN];
+	char line[GUEST_CONSOLE_LINE];
 	unsigned line_len;
 	uint64_t hypercalls, events;
 };
@@ -152,18 +137,19 @@ static void setup_guest(struct eguest *g, const char *path, const char *cl, stru
 	char v[64], why[160];
 	size_t len;
 	uint8_t *img = read_file(path, &len);
-	uint64_t mib = DEFAULT_MEM_MIB, image_end = RAM_BASE;
+	uint64_t mib = GUEST_DEFAULT_MEM_MIB, image_end = GUEST_RAM_BASE;
 
 	if (!arg(cl, "name", g->name, sizeof(g->name)) || !g->name[0])
 		die("%s: needs name=", path);
 	g->cpu = arg(cl, "cpu", v, sizeof(v)) ? (unsigned)strtoul(v, NULL, 0) : 0;
 	if (arg(cl, "mem", v, sizeof(v)))
 		mib = strtoull(v, NULL, 0);
-	if (mib < 1 || mib > MAX_MEM_MIB)
+	if (mib < 1 || mib > GUEST_MAX_MEM_MIB)
 		die("%s: mem=%llu", path, (unsigned long long)mib);
 	g->privileged = arg(cl, "privileged", v, sizeof(v)) != NULL;
 	g->ram = mib << 20;
-	if (elf_check(img, len, RAM_BASE, RAM_BASE + g->ram - STACK_BYTES, e, why, sizeof(why)))
+	if (elf_check(img, len, GUEST_RAM_BASE, GUEST_RAM_BASE + g->ram - GUEST_STACK_BYTES, e, why,
+		      sizeof(why)))
 		die("%s: rejected: %s", path, why);
 
 	g->fd = memfd_create(g->name, 0);
@@ -176,16 +162,17 @@ static void setup_guest(struct eguest *g, const char *path, const char *cl, stru
 	g->sh = (struct courier_shared_info *)(g->mem + PAGE);
 	for (unsigned i = 0; i < e->nsegs; i++) {
 		const struct elf_segment *s = &e->segs[i];
-		memcpy(g->mem + 2 * PAGE + (s->vaddr - RAM_BASE), img + s->offset, s->filesz);
+		memcpy(g->mem + 2 * PAGE + (s->vaddr - GUEST_RAM_BASE), img + s->offset, s->filesz);
 		if (ALIGN_UP(s->vaddr + s->memsz, PAGE) > image_end)
 			image_end = ALIGN_UP(s->vaddr + s->memsz, PAGE);
 	}
 	free(img);
 	*g->si = (struct courier_start_info){
 		.abi_version = COURIER_ABI_VERSION, .guest_id = g->id, .cpu = g->cpu,
-		.shared_info = SHARED_INFO_VA, .mem_start = RAM_BASE, .mem_end = RAM_BASE + g->ram,
-		.stack_top = RAM_BASE + g->ram - STACK_GAP, .heap_start = image_end,
-		.heap_end = RAM_BASE + g->ram - STACK_BYTES,
+		.shared_info = GUEST_SHARED_INFO_VA, .mem_start = GUEST_RAM_BASE,
+		.mem_end = GUEST_RAM_BASE + g->ram,
+		.stack_top = GUEST_RAM_BASE + g->ram - GUEST_STACK_GAP, .heap_start = image_end,
+		.heap_end = GUEST_RAM_BASE + g->ram - GUEST_STACK_BYTES,
 	};
 	memcpy(g->si->name, g->name, sizeof(g->name));
 	snprintf(g->si->cmdline, sizeof(g->si->cmdline), "%s", cl);
@@ -213,9 +200,9 @@ static void __attribute__((noreturn)) child_run(struct eguest *g, const struct e
 {
 	uint64_t entry = e->entry, rsp = g->si->stack_top;
 
-	map_or_die(START_INFO_VA, PAGE, PROT_READ, g->fd, 0);
-	map_or_die(SHARED_INFO_VA, PAGE, PROT_READ | PROT_WRITE, g->fd, PAGE);
-	map_or_die(RAM_BASE, g->ram, PROT_READ | PROT_WRITE, g->fd, 2 * PAGE);
+	map_or_die(GUEST_START_INFO_VA, PAGE, PROT_READ, g->fd, 0);
+	map_or_die(GUEST_SHARED_INFO_VA, PAGE, PROT_READ | PROT_WRITE, g->fd, PAGE);
+	map_or_die(GUEST_RAM_BASE, g->ram, PROT_READ | PROT_WRITE, g->fd, 2 * PAGE);
 	for (unsigned i = 0; i < e->nsegs; i++) {
 		uint64_t lo = ALIGN_DOWN(e->segs[i].vaddr, PAGE);
 		uint64_t hi = ALIGN_UP(e->segs[i].vaddr + e->segs[i].memsz, PAGE);
@@ -227,7 +214,7 @@ static void __attribute__((noreturn)) child_run(struct eguest *g, const struct e
 	__asm__ volatile("mov %0, %%rsp\n\t"
 			 "xor %%ebp, %%ebp\n\t"
 			 "jmp *%1"
-			 : : "r"(rsp), "r"(entry), "D"(START_INFO_VA) : "memory");
+			 : : "r"(rsp), "r"(entry), "D"(GUEST_START_INFO_VA) : "memory");
 	__builtin_unreachable();
 }
 
@@ -276,12 +263,12 @@ static void stop_guest(struct eguest *g, enum state s, const char *reason)
 
 static bool in_ram(const struct eguest *g, uint64_t va, uint64_t len)
 {
-	return va >= RAM_BASE && len <= g->ram && va - RAM_BASE <= g->ram - len;
+	return va >= GUEST_RAM_BASE && len <= g->ram && va - GUEST_RAM_BASE <= g->ram - len;
 }
 
 static void *ram_ptr(struct eguest *g, uint64_t va)
 {
-	return g->mem + 2 * PAGE + (va - RAM_BASE);
+	return g->mem + 2 * PAGE + (va - GUEST_RAM_BASE);
 }
 
 static struct eguest *by_id(uint64_t id)
@@ -315,7 +302,7 @@ static void deliver_upcall(struct eguest *g, struct user_regs_struct *r)
 	g->in_upcall = true;
 	r->rip = g->upcall_entry;
 	r->rsp = g->upcall_stack - 8;
-	r->eflags = RFLAGS_IF | RFLAGS_FIXED;
+	r->eflags = GUEST_RFLAGS_SET;
 }
 
 static void resume(struct eguest *g, struct user_regs_struct *r)
@@ -344,7 +331,7 @@ static void raise_event(struct eguest *t, unsigned port)
 
 static int64_t hc_console_write(struct eguest *g, uint64_t va, uint64_t len)
 {
-	if (len > CONSOLE_MAX)
+	if (len > GUEST_CONSOLE_WRITE_MAX)
 		return -COURIER_ERANGE;
 	if (!in_ram(g, va, len))
 		return -COURIER_EFAULT;
@@ -366,14 +353,14 @@ static int64_t hc_upcall_return(struct eguest *g, struct user_regs_struct *r, bo
 {
 	struct courier_upcall_frame u = g->sh->frame;
 
-	if (!g->in_upcall || u.rip >= USER_VA_END || u.rsp >= USER_VA_END)
+	if (!g->in_upcall || u.rip >= GUEST_USER_VA_END || u.rsp >= GUEST_USER_VA_END)
 		return -COURIER_EINVAL;
 	r->rax = u.rax; r->rbx = u.rbx; r->rcx = u.rcx; r->rdx = u.rdx;
 	r->rsi = u.rsi; r->rdi = u.rdi; r->rbp = u.rbp; r->rsp = u.rsp;
 	r->r8 = u.r8; r->r9 = u.r9; r->r10 = u.r10; r->r11 = u.r11;
 	r->r12 = u.r12; r->r13 = u.r13; r->r14 = u.r14; r->r15 = u.r15;
 	r->rip = u.rip;
-	r->eflags = (u.rflags & RFLAGS_USER) | RFLAGS_IF | RFLAGS_FIXED;
+	r->eflags = (u.rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET;
 	g->sh->upcall_mask = 0;
 	g->in_upcall = false;
 	*restored = true;

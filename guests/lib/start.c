@@ -12,7 +12,7 @@
 const struct courier_start_info *start_info;
 struct courier_shared_info *shared_info;
 
-/* From guests/lib/guest.ld. */
+/* From guests/lib/guest.ld.S. */
 extern void (*__init_array_start[])(void);
 extern void (*__init_array_end[])(void);
 

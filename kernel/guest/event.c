@@ -10,11 +10,6 @@
 #define WORD(port)      ((port) / 64)
 #define BITMASK(port)   (1ull << ((port) % 64))
 
-/* RFLAGS a guest may set when it resumes (SDM vol. 1 3.4.3): status flags, TF, DF; IF is on. */
-#define RFLAGS_USER_MASK (BIT(0) | BIT(2) | BIT(4) | BIT(6) | BIT(7) | BIT(8) | BIT(10) | BIT(11))
-#define RFLAGS_FIXED    BIT(1)
-#define USER_VA_END     0x0000800000000000ull
-
 bool evt_deliverable(const struct guest *g)
 {
 	const struct courier_shared_info *s = g->shared;
@@ -117,14 +112,14 @@ void evt_enter_upcall(struct guest *g, struct trap_frame *f)
 	s->upcall_pending = 1;
 	f->rip = g->upcall_entry;
 	f->rsp = g->upcall_stack - 8;   /* as if called: the ABI's alignment at entry */
-	f->rflags = RFLAGS_IF | RFLAGS_FIXED;
+	f->rflags = GUEST_RFLAGS_SET;
 }
 
 int evt_upcall_return(struct guest *g, struct trap_frame *f)
 {
 	struct courier_upcall_frame u = g->shared->frame;   /* one copy: the guest may change it */
 
-	if (!g->in_upcall || u.rip >= USER_VA_END || u.rsp >= USER_VA_END)
+	if (!g->in_upcall || u.rip >= GUEST_USER_VA_END || u.rsp >= GUEST_USER_VA_END)
 		return E_INVAL;
 	g->in_upcall = false;
 	f->rax = u.rax; f->rbx = u.rbx; f->rcx = u.rcx; f->rdx = u.rdx;
@@ -132,7 +127,7 @@ int evt_upcall_return(struct guest *g, struct trap_frame *f)
 	f->r8 = u.r8; f->r9 = u.r9; f->r10 = u.r10; f->r11 = u.r11;
 	f->r12 = u.r12; f->r13 = u.r13; f->r14 = u.r14; f->r15 = u.r15;
 	f->rip = u.rip;
-	f->rflags = (u.rflags & RFLAGS_USER_MASK) | RFLAGS_IF | RFLAGS_FIXED;
+	f->rflags = (u.rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET;
 	f->cs = SEL_UCODE | SEL_RPL3;
 	f->ss = SEL_UDATA | SEL_RPL3;
 	g->shared->upcall_mask = 0;

@@ -20,8 +20,6 @@
 struct guest guests[MAX_GUESTS];
 unsigned guest_count;
 
-#define GUEST_STACK_GAP 16      /* the initial RSP sits this far below the top of RAM */
-
 const char *guest_state_name(enum guest_state s)
 {
 	switch (s) {
@@ -238,7 +236,7 @@ static int load(struct guest *g, const uint8_t *img, size_t len, const char *cl,
 	g->ctx = (struct trap_frame){
 		.rip = elf.entry, .rsp = g->start->stack_top, .rdi = GUEST_START_INFO_VA,
 		.cs = SEL_UCODE | SEL_RPL3, .ss = SEL_UDATA | SEL_RPL3,
-		.rflags = RFLAGS_IF | BIT(1),
+		.rflags = GUEST_RFLAGS_SET,
 	};
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "include/courier/abi.h"
+#include "include/courier/layout.h"
 #include "kernel/mm/paging.h"
 #include "kernel/arch/spinlock.h"
 #include "kernel/cpu/trap.h"
@@ -17,18 +18,6 @@
 struct pci_dev;
 
 #define MAX_GUESTS              32
-#define GUEST_DEFAULT_MEM_MIB   4
-#define GUEST_MAX_MEM_MIB       1024
-
-/* Guest-virtual layout (docs/guests.md). RAM is also the guest's DMA (IOVA) space. */
-#define GUEST_START_INFO_VA     0x200000ull
-#define GUEST_SHARED_INFO_VA    0x201000ull
-#define GUEST_RAM_BASE          0x400000ull
-#define GUEST_BAR_BASE          0x100000000000ull
-#define GUEST_DEV_STRIDE        0x40000000ull   /* each device's BARs: 1 GiB apart */
-#define GUEST_BAR_STRIDE        0x08000000ull   /* each BAR: up to 128 MiB */
-#define GUEST_STACK_BYTES       0x10000ull      /* below the top of RAM, not heap */
-#define GUEST_CONSOLE_LINE      160
 
 enum guest_state {
 	GUEST_LOADED,           /* created, not yet run */

@@ -20,7 +20,6 @@
 #include "kernel/cpu/time.h"
 #include "kernel/cpu/trap.h"
 
-#define CONSOLE_MAX     0x10000         /* bytes per HC_CONSOLE_WRITE */
 #define CONSOLE_CHUNK   128
 
 /* Kernel E_* codes to the ABI's (the negative of COURIER_E*). */
@@ -43,7 +42,7 @@ static int64_t console_write(struct guest *g, uint64_t va, uint64_t len)
 {
 	char buf[CONSOLE_CHUNK];
 
-	if (len > CONSOLE_MAX)
+	if (len > GUEST_CONSOLE_WRITE_MAX)
 		return -COURIER_ERANGE;
 	if (!guest_va_in_ram(g, va, len))
 		return -COURIER_EFAULT;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Most PT_LOAD segments a guest may have (guests/lib/guest.ld makes three). */
+/* Most PT_LOAD segments a guest may have (guests/lib/guest.ld.S makes three). */
 #define ELF_MAX_SEGMENTS        16
 /* Most program headers of any type. */
 #define ELF_MAX_PHDRS           64

@@ -1,8 +1,11 @@
 /*
- * Guests are static ELF64 executables loaded at 0x400000 (docs/guests.md): three page-aligned
- * PT_LOAD segments, text R+X, rodata R, data and bss R+W (W^X), no interpreter, no dynamic
- * section, no relocations, no TLS. kernel/lib/elf.c checks the same rules when it loads them.
+ * Guests are static ELF64 executables loaded at GUEST_RAM_BASE (docs/guests.md): three
+ * page-aligned PT_LOAD segments, text R+X, rodata R, data and bss R+W (W^X), no interpreter, no
+ * dynamic section, no relocations, no TLS. kernel/lib/elf.c checks the same rules when it loads
+ * them. The C preprocessor makes $(BUILD)/guests/guest.ld of this file (guests/guests.mk).
  */
+#include <courier/layout.h>
+
 OUTPUT_FORMAT("elf64-x86-64")
 OUTPUT_ARCH(i386:x86-64)
 ENTRY(_start)
@@ -16,7 +19,7 @@ PHDRS
 
 SECTIONS
 {
-	. = 0x400000;
+	. = GUEST_RAM_BASE;
 	__guest_start = .;
 
 	.text : {
