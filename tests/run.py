@@ -3,11 +3,13 @@
 
 usage: tests/run.py [--only PATTERN] [--accel kvm|tcg] [--jobs N] [--timeout S] [--list]
 
-Three kinds of test:
+Kinds of test:
 - unit: every cmocka binary build/host/tests/NAME-test; each test case is one test
   (unit.NAME.CASE). A binary that crashes fails the case it was in (and the rest did not run).
 - dmar: for each tests/data/acpi/dmar/NAME.bin, `build/host/dmar-dump NAME.bin` must print
   exactly NAME.expect (dmar.NAME); skipped while the tool is not built.
+- guest-emu: tools/guest-emu-check runs the guests under build/host/guest-emu; each of its
+  scenarios is one test (guest-emu.NAME); skipped while the tool is not built.
 - QEMU scenarios: every function test_* in tests/qemu/test_FILE.py (FILE.NAME), each run in a
   process of its own, --jobs at a time, with a time limit (--timeout, or the function's
   `timeout` attribute). A scenario raising courier.Skip is skipped: counted neither passed nor
@@ -39,6 +41,8 @@ DMAR_DIR = os.path.join(ROOT, "tests", "data", "acpi", "dmar")
 TAIL_LINES = 25
 UNIT_TIMEOUT = 300
 DMAR_TIMEOUT = 30
+GUEST_EMU_CHECK = os.path.join(ROOT, "tools", "guest-emu-check")
+GUEST_EMU_TIMEOUT = 300
 
 sys.dont_write_bytecode = True
 
@@ -255,6 +259,60 @@ def run_dmar(name, tool, logdir):
     return [Outcome(test, "FAIL", reason, "\n".join(diff.splitlines()[:TAIL_LINES]), log)]
 
 
+# ---- host-tool checks: the guests under guest-emu --------------------------------------------
+
+_EMU_RESULT = re.compile(r"^(ok|FAIL)\s+([^\s:]+):?\s*(.*)$")
+
+
+def guest_emu_tests(only):
+    """The names of tools/guest-emu-check's scenarios that --only selects, and list errors."""
+    if not os.access(GUEST_EMU_CHECK, os.X_OK):
+        return [], []
+    code, out = CHILDREN.run([GUEST_EMU_CHECK, "--list", build_dir()], timeout=DMAR_TIMEOUT,
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    text = out.decode(errors="replace")
+    if code != 0:
+        how = "timed out" if code is None else describe_status(code)
+        return [], [Outcome("guest-emu", "FAIL", f"{rel(GUEST_EMU_CHECK)} --list {how}",
+                            "\n".join(text.splitlines()[-TAIL_LINES:]))]
+    return [n for n in text.split() if selected(f"guest-emu.{n}", only)], []
+
+
+def run_guest_emu(names, logdir):
+    """Runs every scenario at once (the Printer keeps those --only selects)."""
+    tool = os.path.join(build_dir(), "host", "guest-emu")
+    if not os.access(tool, os.X_OK):
+        return [Outcome(f"guest-emu.{n}", "SKIP", f"{rel(tool)} is not built yet")
+                for n in names]
+    log = os.path.join(logdir, "guest-emu.log")
+    code, out = CHILDREN.run([GUEST_EMU_CHECK, build_dir()], timeout=GUEST_EMU_TIMEOUT, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    text = out.decode(errors="replace")
+    with open(log, "w") as f:
+        f.write(text)
+    outcomes, seen, current = [], set(), None
+    for line in text.splitlines():
+        m = _EMU_RESULT.match(line)
+        if m:
+            name = f"guest-emu.{m.group(2)}"
+            seen.add(m.group(2))
+            current = (Outcome(name, "PASS") if m.group(1) == "ok" else
+                       Outcome(name, "FAIL", m.group(3) or "failed", "", log))
+            outcomes.append(current)
+        elif line.startswith("    ") and current is not None and current.status == "FAIL":
+            current.detail += ("\n" if current.detail else "") + line[4:]
+    how = "timed out" if code is None else describe_status(code)
+    missing = [n for n in names if n not in seen]
+    for i, n in enumerate(missing):
+        # The log's tail once, with the first of them.
+        outcomes.append(Outcome(f"guest-emu.{n}", "FAIL", f"no result: guest-emu-check {how}",
+                                "" if i else tail(log), log))
+    if code != 0 and all(o.status != "FAIL" for o in outcomes):
+        outcomes.append(Outcome("guest-emu", "FAIL", f"guest-emu-check {how} with no scenario "
+                                "failed", tail(log), log))
+    return outcomes
+
+
 # ---- QEMU scenarios ---------------------------------------------------------------------------
 
 def load_module(path):
@@ -420,7 +478,8 @@ def parse_args(argv):
     p.add_argument("--jobs", type=int, help="parallel tests (default: CPUs; 2 under CI)")
     p.add_argument("--timeout", type=float, default=600.0,
                    help="time limit of one QEMU scenario in seconds (default 600)")
-    p.add_argument("--list", action="store_true", help="list the QEMU scenarios and DMAR tests")
+    p.add_argument("--list", action="store_true",
+                   help="list the QEMU scenarios, DMAR and guest-emu tests")
     p.add_argument("--scenario", nargs=2, metavar=("FILE", "FUNC"), help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -466,9 +525,12 @@ def main(argv):
                              if os.path.isdir(os.path.join(build, "host", "tests")) else [])
                    if f.endswith("-test"))
     dmars = dmar_tests(args.only)
+    emus, emu_errors = guest_emu_tests(args.only)
     qemus, load_errors = scenarios(args.only)
+    load_errors += emu_errors
     if args.list:
-        for name in [f"dmar.{n}" for n in dmars] + sorted(s[0] for s in qemus):
+        for name in ([f"dmar.{n}" for n in dmars] + [f"guest-emu.{n}" for n in emus]
+                     + sorted(s[0] for s in qemus)):
             print(name)
         return 0
 
@@ -476,6 +538,7 @@ def main(argv):
     printer.report(load_errors)
     tool = os.path.join(build, "host", "dmar-dump")
     work = ([(run_unit, (u, logdir)) for u in units]
+            + ([(run_guest_emu, (emus, logdir))] if emus else [])
             + [(run_dmar, (n, tool, logdir)) for n in dmars]
             + [(run_scenario, (name, path, func, timeout or args.timeout, logdir, args.accel))
                for name, path, func, timeout, _ in qemus])
