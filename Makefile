@@ -1,5 +1,6 @@
 # Courier build. `make` builds the hypervisor ELF, the boot ISO and the host tools;
-# `make run` boots it under QEMU; `make test` runs every unit and QEMU test.
+# `make run` boots it under QEMU; `make test` runs every unit and QEMU test; `make fuzz` runs
+# the fuzz harnesses for longer (tests/fuzz/fuzz.mk).
 # See README.md for the variables each target takes.
 
 BUILD     ?= build
@@ -90,11 +91,15 @@ $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 GUEST_ELFS :=
 -include guests/guests.mk
 
+# ---- libFuzzer harnesses (tests/fuzz/fuzz.mk): make fuzz [FUZZ_SECONDS=n] --------------------
+
+include tests/fuzz/fuzz.mk
+
 # ---- top-level targets ----------------------------------------------------------------------
 
 .PHONY: all deps hv iso unit tools guests test run debug check-layers compile_commands clean FORCE
 
-all: hv iso tools unit guests
+all: hv iso tools unit guests fuzzers
 
 hv: $(BUILD)/courier.elf
 iso: $(BUILD)/courier.iso

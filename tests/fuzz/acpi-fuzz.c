@@ -1,12 +1,7 @@
 /*
  * libFuzzer harness for the ACPI parsers. The first byte picks the parser; the rest is the
  * table, or for the table walk and RSDP scan, physical memory (from 0, or from 0xE0000 for the
- * scan). Build and run:
- *   clang -g -O1 -std=gnu11 -I. -DHOST_BUILD -fsanitize=fuzzer,address,undefined \
- *     -fno-sanitize-recover=undefined \
- *     tests/fuzz/acpi-fuzz.c kernel/firmware/acpi.c kernel/firmware/acpi_madt.c kernel/firmware/acpi_mcfg.c \
- *     tests/unit/fake-log.c -o build/host/acpi-fuzz
- *   build/host/acpi-fuzz -max_total_time=60
+ * scan). Built and run by `make fuzz-acpi` (tests/fuzz/fuzz.mk); seeds: tests/fuzz/seeds.py.
  */
 #include <stdlib.h>
 #include <string.h>

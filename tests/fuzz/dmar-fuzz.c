@@ -1,15 +1,8 @@
 /*
  * libFuzzer harness for the DMAR parser and printer: any input must be parsed or rejected
  * without a crash, an out-of-bounds read or a hang, and dmar_next() must agree with
- * dmar_validate(). Build and run from the repository root (seeds: the real tables):
- *
- *   clang -std=gnu11 -g -O1 -I. -DHOST_BUILD -fsanitize=fuzzer,address,undefined \
- *       tests/fuzz/dmar-fuzz.c iommu/dmar.c iommu/dmar_print.c kernel/lib/fmt.c \
- *       -o build/host/dmar-fuzz
- *   mkdir -p build/fuzz/dmar && build/host/dmar-fuzz -max_total_time=60 \
- *       build/fuzz/dmar tests/data/acpi/dmar
- *
- * Seed files that are not tables (README.md, *.expect) are simply rejected inputs.
+ * dmar_validate(). Built and run by `make fuzz-dmar` (tests/fuzz/fuzz.mk), seeded with the real
+ * tables of tests/data/acpi/dmar.
  */
 #include <stddef.h>
 #include <stdint.h>

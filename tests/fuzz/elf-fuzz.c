@@ -1,19 +1,17 @@
 /*
- * libFuzzer harness for elf_check(). Build and run (no Makefile rule yet):
- *   clang -g -O1 -std=gnu11 -I. -DHOST_BUILD -fsanitize=fuzzer,address,undefined \
- *     -fno-sanitize-recover=undefined \
- *     tests/fuzz/elf-fuzz.c kernel/lib/elf.c kernel/lib/fmt.c -o build/host/elf-fuzz
- *   mkdir -p build/fuzz-elf && cp build/guests/hello.elf build/fuzz-elf/   # a seed, if built
- *   build/host/elf-fuzz build/fuzz-elf -max_total_time=60
- * Whatever elf_check() accepts must keep the promises of kernel/lib/elf.h; the harness aborts if
- * it does not, and ASan catches any read outside the input.
+ * libFuzzer harness for elf_check(), built and run by `make fuzz-elf` (tests/fuzz/fuzz.mk),
+ * seeded with the guests. Whatever elf_check() accepts must keep the promises of
+ * kernel/lib/elf.h; the harness aborts if it does not, and ASan catches any read outside the
+ * input.
  */
 #include <stdlib.h>
 #include <string.h>
+#include "include/courier/layout.h"
 #include "kernel/lib/elf.h"
 
-#define LO      0x400000ull
-#define HI      0x800000ull
+/* A guest's RAM with the default size. */
+#define LO      GUEST_RAM_BASE
+#define HI      (GUEST_RAM_BASE + ((uint64_t)GUEST_DEFAULT_MEM_MIB << 20))
 
 static struct elf_image out;
 

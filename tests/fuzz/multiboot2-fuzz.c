@@ -1,10 +1,6 @@
 /*
- * libFuzzer harness for mb2_parse(). Build and run (no Makefile rule yet):
- *   clang -g -O1 -std=gnu11 -I. -DHOST_BUILD -fsanitize=fuzzer,address,undefined \
- *     -fno-sanitize-recover=undefined \
- *     tests/fuzz/multiboot2-fuzz.c kernel/firmware/multiboot2.c tests/unit/fake-log.c \
- *     -o build/host/multiboot2-fuzz
- *   build/host/multiboot2-fuzz -max_total_time=60
+ * libFuzzer harness for mb2_parse(), built and run by `make fuzz-multiboot2`
+ * (tests/fuzz/fuzz.mk); seeds: tests/fuzz/seeds.py.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +8,7 @@
 #include "tests/unit/fake-log.h"
 
 static struct mb2_info info;
+static volatile size_t sink;    /* keeps the reads of touch() */
 
 /* Touch every byte the result points at, so ASan sees any pointer past the input. */
 static size_t touch(const char *s)
@@ -23,7 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* An exact-size heap copy: a read past avail is a heap overflow. */
 	uint8_t *buf = malloc(size ? size : 1);
-	volatile size_t sink = 0;
 
 	memcpy(buf, data, size);
 	fake_log_reset();
