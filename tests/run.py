@@ -10,6 +10,9 @@ Kinds of test:
   exactly NAME.expect (dmar.NAME); skipped while the tool is not built.
 - guest-emu: tools/guest-emu-check runs the guests under build/host/guest-emu; each of its
   scenarios is one test (guest-emu.NAME); skipped while the tool is not built.
+- fuzz: each libFuzzer harness build/fuzz/NAME-fuzz (tests/fuzz/fuzz.mk) runs for a few
+  seconds from its seeds (fuzz.NAME): it passes when libFuzzer finds no crash, leak or hang.
+  Skipped while the harness is not built.
 - QEMU scenarios: every function test_* in tests/qemu/test_FILE.py (FILE.NAME), each run in a
   process of its own, --jobs at a time, with a time limit (--timeout, or the function's
   `timeout` attribute). A scenario raising courier.Skip is skipped: counted neither passed nor
@@ -43,6 +46,9 @@ UNIT_TIMEOUT = 300
 DMAR_TIMEOUT = 30
 GUEST_EMU_CHECK = os.path.join(ROOT, "tools", "guest-emu-check")
 GUEST_EMU_TIMEOUT = 300
+FUZZ_DIR = os.path.join(ROOT, "tests", "fuzz")
+FUZZ_SECONDS = 4                # each harness's round; make fuzz runs longer ones
+FUZZ_INPUT_TIMEOUT = 10         # one input taking longer is a hang
 
 sys.dont_write_bytecode = True
 
@@ -313,6 +319,49 @@ def run_guest_emu(names, logdir):
     return outcomes
 
 
+# ---- fuzz harnesses: a short round each ------------------------------------------------------
+
+_FUZZ_FINDING = re.compile(r"^==\d+== ?ERROR|runtime error:|^ERROR: libFuzzer|^ALARM: working on")
+
+
+def fuzz_tests(only):
+    names = sorted(f[:-len("-fuzz.c")] for f in (os.listdir(FUZZ_DIR) if os.path.isdir(FUZZ_DIR)
+                                                 else []) if f.endswith("-fuzz.c"))
+    return [n for n in names if selected(f"fuzz.{n}", only)]
+
+
+def run_fuzz(name, logdir):
+    """libFuzzer from a fresh corpus and the seeds of make fuzzers, for FUZZ_SECONDS."""
+    test = f"fuzz.{name}"
+    fuzz = os.path.join(build_dir(), "fuzz")
+    binary = os.path.join(fuzz, f"{name}-fuzz")
+    if not os.access(binary, os.X_OK):
+        return [Outcome(test, "SKIP", f"{rel(binary)} is not built yet (make fuzzers)")]
+    corpus = os.path.join(fuzz, "test-corpus", name)
+    shutil.rmtree(corpus, ignore_errors=True)
+    os.makedirs(corpus)
+    seeds = os.path.join(fuzz, "seeds", name)
+    log = os.path.join(logdir, f"{test}.log")
+    argv = [binary, f"-max_total_time={FUZZ_SECONDS}", f"-timeout={FUZZ_INPUT_TIMEOUT}",
+            f"-artifact_prefix={rel(os.path.join(logdir, test))}-", corpus]
+    argv += [seeds] if os.path.isdir(seeds) else []
+    code, out = CHILDREN.run(argv, timeout=FUZZ_SECONDS + 60, cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+    text = out.decode(errors="replace")
+    with open(log, "w") as f:
+        f.write("$ " + " ".join(rel(a) for a in argv) + "\n" + text)
+    if code == 0:
+        return [Outcome(test, "PASS")]
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _FUZZ_FINDING.search(line)), None)
+    how = "timed out" if code is None else describe_status(code)
+    if start is None:
+        return [Outcome(test, "FAIL", f"libFuzzer {how}", tail(log), log)]
+    # The report from its first line: what happened and where, then the input and its file.
+    return [Outcome(test, "FAIL", f"libFuzzer {how}: {lines[start].strip()}",
+                    "\n".join(lines[start:start + 40]), log)]
+
+
 # ---- QEMU scenarios ---------------------------------------------------------------------------
 
 def load_module(path):
@@ -479,7 +528,7 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=600.0,
                    help="time limit of one QEMU scenario in seconds (default 600)")
     p.add_argument("--list", action="store_true",
-                   help="list the QEMU scenarios, DMAR and guest-emu tests")
+                   help="list the QEMU scenarios, DMAR, guest-emu and fuzz tests")
     p.add_argument("--scenario", nargs=2, metavar=("FILE", "FUNC"), help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -526,11 +575,12 @@ def main(argv):
                    if f.endswith("-test"))
     dmars = dmar_tests(args.only)
     emus, emu_errors = guest_emu_tests(args.only)
+    fuzzers = fuzz_tests(args.only)
     qemus, load_errors = scenarios(args.only)
     load_errors += emu_errors
     if args.list:
         for name in ([f"dmar.{n}" for n in dmars] + [f"guest-emu.{n}" for n in emus]
-                     + sorted(s[0] for s in qemus)):
+                     + [f"fuzz.{n}" for n in fuzzers] + sorted(s[0] for s in qemus)):
             print(name)
         return 0
 
@@ -539,6 +589,7 @@ def main(argv):
     tool = os.path.join(build, "host", "dmar-dump")
     work = ([(run_unit, (u, logdir)) for u in units]
             + ([(run_guest_emu, (emus, logdir))] if emus else [])
+            + [(run_fuzz, (n, logdir)) for n in fuzzers]
             + [(run_dmar, (n, tool, logdir)) for n in dmars]
             + [(run_scenario, (name, path, func, timeout or args.timeout, logdir, args.accel))
                for name, path, func, timeout, _ in qemus])
