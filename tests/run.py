@@ -13,6 +13,7 @@ Kinds of test:
 - fuzz: each libFuzzer harness build/fuzz/NAME-fuzz (tests/fuzz/fuzz.mk) runs for a few
   seconds from its seeds (fuzz.NAME): it passes when libFuzzer finds no crash, leak or hang.
   Skipped while the harness is not built.
+- layers: scripts/check-layers finds no #include that points up the hypervisor's layers.
 - QEMU scenarios: every function test_* in tests/qemu/test_FILE.py (FILE.NAME), each run in a
   process of its own, --jobs at a time, with a time limit (--timeout, or the function's
   `timeout` attribute). A scenario raising courier.Skip is skipped: counted neither passed nor
@@ -319,6 +320,25 @@ def run_guest_emu(names, logdir):
     return outcomes
 
 
+# ---- the layer check --------------------------------------------------------------------------
+
+CHECK_LAYERS = os.path.join(ROOT, "scripts", "check-layers")
+
+
+def run_check_layers(logdir):
+    """scripts/check-layers: no #include points up the hypervisor's layers (one test)."""
+    proc = subprocess.run([sys.executable, CHECK_LAYERS], capture_output=True, text=True,
+                          timeout=60)
+    out = proc.stdout + proc.stderr
+    log = os.path.join(logdir, "check-layers.log")
+    with open(log, "w") as f:
+        f.write(out)
+    if proc.returncode == 0:
+        return [Outcome("layers", "PASS")]
+    first = next((l for l in out.splitlines() if l.strip()), "no output")
+    return [Outcome("layers", "FAIL", first, out, log)]
+
+
 # ---- fuzz harnesses: a short round each ------------------------------------------------------
 
 _FUZZ_FINDING = re.compile(r"^==\d+== ?ERROR|runtime error:|^ERROR: libFuzzer|^ALARM: working on")
@@ -588,6 +608,7 @@ def main(argv):
     printer.report(load_errors)
     tool = os.path.join(build, "host", "dmar-dump")
     work = ([(run_unit, (u, logdir)) for u in units]
+            + ([(run_check_layers, (logdir,))] if selected("layers", args.only) else [])
             + ([(run_guest_emu, (emus, logdir))] if emus else [])
             + [(run_fuzz, (n, logdir)) for n in fuzzers]
             + [(run_dmar, (n, tool, logdir)) for n in dmars]
