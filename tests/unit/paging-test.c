@@ -65,6 +65,10 @@ static void map_4k_and_lookup(void **state)
 	/* Mapping over an existing page fails and changes nothing. */
 	assert_int_equal(pt_map(&pt, 0xffff800000000000ull, 0x9000, 0x2000, PTE_P, 0), E_EXIST);
 	assert_int_equal(pt_lookup(&pt, 0xffff800000000000ull).err, E_NOENT);
+	w = pt_lookup(&pt, 0xffff800000001000ull);
+	assert_int_equal(w.err, 0);
+	assert_int_equal(w.pa, 0x5000);
+	assert_int_equal(w.flags, PTE_P | PTE_W);
 }
 
 static void large_pages_when_aligned(void **state)
@@ -73,9 +77,20 @@ static void large_pages_when_aligned(void **state)
 	/* 1 GiB + 2 MiB + 4 KiB: one 1 GiB page, one 2 MiB page, one 4 KiB page. */
 	uint64_t size = (1ull << 30) + (2ull << 20) + 4096;
 	assert_int_equal(pt_map(&pt, 0xffff800000000000ull, 0, size, PTE_P | PTE_W, 2), 0);
-	assert_int_equal(pt_lookup(&pt, 0xffff800000000000ull + 12345).page_size, 1ull << 30);
-	assert_int_equal(pt_lookup(&pt, 0xffff800040000000ull + 77).page_size, 2ull << 20);
-	struct pt_walk w = pt_lookup(&pt, 0xffff800040200010ull);
+	struct pt_walk w = pt_lookup(&pt, 0xffff800000000000ull + 12345);
+	assert_int_equal(w.err, 0);
+	assert_int_equal(w.page_size, 1ull << 30);
+	assert_int_equal(w.pa, 12345);
+	assert_int_equal(w.flags, PTE_P | PTE_W);
+	w = pt_lookup(&pt, 0xffff800040000000ull + 77);
+	assert_int_equal(w.page_size, 2ull << 20);
+	assert_int_equal(w.pa, 0x40000000 + 77);
+	/* The large leaves themselves: address | PS | P | W, in the PDPT and the PD. */
+	uint64_t *pdpt = p2v(0, pte_addr(((uint64_t *)p2v(0, pt.root_pa))[256]));
+	assert_int_equal(pdpt[0], PTE_PS | PTE_P | PTE_W);
+	uint64_t *pd = p2v(0, pte_addr(pdpt[1]));
+	assert_int_equal(pd[0], 0x40000000ull | PTE_PS | PTE_P | PTE_W);
+	w = pt_lookup(&pt, 0xffff800040200010ull);
 	assert_int_equal(w.page_size, 4096);
 	assert_int_equal(w.pa, 0x40200010);
 	/* Only PML4, PDPT, PD and PT were needed. */
@@ -90,10 +105,32 @@ static void user_bit_propagates(void **state)
 {
 	struct pt pt = new_pt(FAKE_FRAMES);
 	assert_int_equal(pt_map(&pt, 0x400000, 0x7000, 0x1000, PTE_P | PTE_U, 0), 0);
+	/* 0x400000: PML4 0, PDPT 0, PD 2, PT 0. Upper levels permit (P, W, U); the leaf decides. */
 	uint64_t *pml4 = p2v(0, pt.root_pa);
-	assert_true(pml4[0] & PTE_U);
-	assert_true(pml4[0] & PTE_W);   /* upper levels permit; the leaf decides */
-	assert_false(pt_lookup(&pt, 0x400000).flags & PTE_W);
+	assert_int_equal(pte_flags(pml4[0]), PTE_P | PTE_W | PTE_U);
+	uint64_t *pdpt = p2v(0, pte_addr(pml4[0]));
+	assert_int_equal(pte_flags(pdpt[0]), PTE_P | PTE_W | PTE_U);
+	uint64_t *pd = p2v(0, pte_addr(pdpt[0]));
+	assert_int_equal(pte_flags(pd[2]), PTE_P | PTE_W | PTE_U);
+	uint64_t *ptab = p2v(0, pte_addr(pd[2]));
+	assert_int_equal(ptab[0], 0x7000 | PTE_P | PTE_U);
+	assert_int_equal(pt_lookup(&pt, 0x400000).flags, PTE_P | PTE_U);
+
+	/* A supervisor page first, then a user page under the same tables: U is added on every
+	 * level above the user leaf, and the supervisor leaf stays supervisor. */
+	pt = new_pt(FAKE_FRAMES);
+	assert_int_equal(pt_map(&pt, 0x600000, 0x8000, 0x1000, PTE_P, 0), 0);
+	pml4 = p2v(0, pt.root_pa);
+	assert_int_equal(pte_flags(pml4[0]), PTE_P | PTE_W);
+	assert_int_equal(pt_map(&pt, 0x601000, 0x9000, 0x1000, PTE_P | PTE_U, 0), 0);
+	pdpt = p2v(0, pte_addr(pml4[0]));
+	pd = p2v(0, pte_addr(pdpt[0]));
+	assert_int_equal(pte_flags(pml4[0]), PTE_P | PTE_W | PTE_U);
+	assert_int_equal(pte_flags(pdpt[0]), PTE_P | PTE_W | PTE_U);
+	assert_int_equal(pte_flags(pd[3]), PTE_P | PTE_W | PTE_U);
+	assert_int_equal(pt_lookup(&pt, 0x600000).flags, PTE_P);
+	assert_int_equal(pt_lookup(&pt, 0x601000).flags, PTE_P | PTE_U);
+	assert_int_equal(next_frame, 4);
 }
 
 static void bad_arguments(void **state)
@@ -119,11 +156,17 @@ static void unmap(void **state)
 	assert_int_equal(pt_map(&pt, 0x10000, 0x20000, 0x3000, PTE_P, 0), 0);
 	assert_int_equal(pt_unmap(&pt, 0x11000, 0x1000), 0);
 	assert_int_equal(pt_lookup(&pt, 0x10000).err, 0);
+	assert_int_equal(pt_lookup(&pt, 0x10000).pa, 0x20000);
 	assert_int_equal(pt_lookup(&pt, 0x11000).err, E_NOENT);
 	assert_int_equal(pt_lookup(&pt, 0x12000).err, 0);
+	assert_int_equal(pt_lookup(&pt, 0x12000).pa, 0x22000);
 	assert_int_equal(pt_unmap(&pt, 0x900000, 0x1000), 0);  /* unmapped: no-op */
 	assert_int_equal(pt_map(&pt, 0x200000, 0x200000, 0x200000, PTE_P, 1), 0);
 	assert_int_equal(pt_unmap(&pt, 0x200000, 0x1000), E_INVAL);  /* inside a large page */
+	struct pt_walk w = pt_lookup(&pt, 0x200000);                   /* ...which stays */
+	assert_int_equal(w.err, 0);
+	assert_int_equal(w.page_size, 0x200000);
+	assert_int_equal(w.pa, 0x200000);
 }
 
 int main(void)
