@@ -32,6 +32,10 @@ static void root_entry(void **state)
 	assert_int_equal(vtd_root_encode(1ull << 52).err, E_INVAL);
 	assert_true(vtd_root_reserved((struct vtd_root_entry){ 0x1003, 0 }));
 	assert_true(vtd_root_reserved((struct vtd_root_entry){ 0x1001, 1 }));
+	/* Addresses stop at bit 51 (VTD_MAX_PA_BITS): bit 52 and up are reserved. */
+	assert_false(vtd_root_reserved((struct vtd_root_entry){ 0x000ffffffffff001ull, 0 }));
+	assert_true(vtd_root_reserved((struct vtd_root_entry){ BIT(52) | 0x1001, 0 }));
+	assert_true(vtd_root_reserved((struct vtd_root_entry){ BIT(63) | 0x1001, 0 }));
 	assert_false(vtd_root_present((struct vtd_root_entry){ 0x1000, 0 }));
 }
 

@@ -39,6 +39,14 @@ static void context_cache(void **state)
 	assert_int_equal(i.did, 0xffff);
 	assert_int_equal(i.sid, 0x0318);
 	assert_int_equal(i.fm, 3);
+	/* FM 1 (ignore SID bit 2): bits 49:48 = 01b. */
+	r = vtd_qi_cc_device(2, 0x0010, 1);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.d.lo, 0x0001001000020031ull);
+	i = vtd_qi_decode(r.d);
+	assert_int_equal(i.fm, 1);
+	assert_int_equal(i.did, 2);
+	assert_int_equal(i.sid, 0x10);
 }
 
 /* 6.5.2.3: type 2, G 5:4, DW 6, DR 7, DID 31:16; high: AM 5:0, IH 6, ADDR 63:12. */
@@ -111,6 +119,12 @@ static void wait(void **state)
 	assert_int_equal(i.flags, VTD_QI_WAIT_SW | VTD_QI_WAIT_FN);
 	assert_int_equal(i.status_data, 0xdeadbeef);
 	assert_int_equal(i.addr, 0xfffffffffffffffcull);
+	/* PD (bit 7) with SW: 0x80 | 0x20 | type 5. */
+	r = vtd_qi_wait(VTD_QI_WAIT_SW | VTD_QI_WAIT_PD, 7, 0x2000);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.d.lo, 0x00000007000000a5ull);
+	assert_int_equal(r.d.hi, 0x2000);
+	assert_int_equal(vtd_qi_decode(r.d).flags, VTD_QI_WAIT_SW | VTD_QI_WAIT_PD);
 	r = vtd_qi_wait(VTD_QI_WAIT_IF, 0, 0);
 	assert_int_equal(r.err, 0);
 	assert_int_equal(r.d.lo, 0x15);
@@ -258,12 +272,28 @@ static void range_descriptors(void **state)
 	assert_int_equal(vtd_qi_decode(d[1]).addr, 4 * PG);
 	assert_int_equal(vtd_qi_decode(d[1]).am, 2);
 
+	/* Page-selective descriptors take DR from CAP.DRD and DW from CAP.DWD, each its own. */
+	c.drd = false;
+	assert_int_equal(vtd_qi_iotlb_range(&c, 3, 0, PG, false, d, 8), 1);
+	assert_int_equal(d[0].lo, 0x30072);     /* type 2, G page, DW only, DID 3 */
+	assert_int_equal(d[0].hi, 0);
+	c = (struct vtd_caps){ .psi = true, .mamv = 18, .drd = true, .dwd = false };
+	assert_int_equal(vtd_qi_iotlb_range(&c, 3, 0, PG, true, d, 8), 1);
+	assert_int_equal(d[0].lo, 0x300b2);     /* DR only */
+	assert_int_equal(d[0].hi, 0x40);        /* IH */
+
+	/* Too many blocks for max: one domain-selective descriptor, DR/DW from the caps. */
 	assert_int_equal(vtd_qi_iotlb_range(&c, 3, 3 * PG, 7 * PG, false, d, 2), 1);
-	assert_int_equal(vtd_qi_decode(d[0]).g, VTD_IOTLB_DOMAIN);
-	assert_int_equal(vtd_qi_decode(d[0]).did, 3);
+	assert_int_equal(d[0].lo, 0x300a2);     /* type 2, G domain, DR, DID 3 */
+	assert_int_equal(d[0].hi, 0);
+	c.drd = false;
+	c.dwd = true;
+	assert_int_equal(vtd_qi_iotlb_range(&c, 3, 3 * PG, 7 * PG, false, d, 2), 1);
+	assert_int_equal(d[0].lo, 0x30062);     /* DW */
 	c.psi = false;
 	assert_int_equal(vtd_qi_iotlb_range(&c, 3, 0, PG, false, d, 8), 1);
 	assert_int_equal(vtd_qi_decode(d[0]).g, VTD_IOTLB_DOMAIN);
+	assert_int_equal(d[0].lo, 0x30062);
 	assert_int_equal(vtd_qi_iotlb_range(&c, 3, 0, 0, false, d, 8), 0);
 	assert_int_equal(vtd_qi_iotlb_range(&c, 3, 0x10, PG, false, d, 8), E_INVAL);
 	assert_int_equal(vtd_qi_iotlb_range(&c, 3, 0, PG, false, d, 0), E_INVAL);
