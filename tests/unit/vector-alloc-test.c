@@ -53,6 +53,9 @@ static void free_refusals(void **state)
 	assert_int_equal(vector_map_free(&m, 14), E_INVAL);
 	assert_int_equal(vector_map_free(&m, 300), E_INVAL);
 	assert_true(vector_map_in_use(&m, VEC_IOMMU_FAULT));
+	/* Past the map: not in use, and nothing read outside it. */
+	assert_false(vector_map_in_use(&m, 256));
+	assert_false(vector_map_in_use(&m, 300));
 	assert_int_equal(vector_map_free(&m, (unsigned)v), 0);
 	assert_int_equal(vector_map_free(&m, (unsigned)v), E_INVAL);
 	assert_int_equal(m.free, DYNAMIC);

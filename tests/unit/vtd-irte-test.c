@@ -56,6 +56,9 @@ static void x2apic(void **state)
 	f.dst = 0x10000;
 	assert_true(vtd_irte_reserved(vtd_irte_encode(&f, true).e, false));
 	assert_false(vtd_irte_reserved(vtd_irte_encode(&f, true).e, true));
+	/* Decoded in xAPIC mode, only DST 15:8 is the APIC id: 0x12345678 reads as 0x56. */
+	f.dst = 0x12345678;
+	assert_int_equal(vtd_irte_decode(vtd_irte_encode(&f, true).e, false).dst, 0x56);
 }
 
 static void source_validation(void **state)
@@ -98,6 +101,16 @@ static void reserved_bits(void **state)
 	assert_false(vtd_irte_reserved(e, false));
 	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(12), e.hi }, false));
 	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(24), e.hi }, false));
+	/* Each end of each reserved field: low 14:12 and 31:24, high 63:20. */
+	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(14), e.hi }, false));
+	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(31), e.hi }, true));
+	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo, e.hi | BIT(63) }, true));
+	/* xAPIC mode: DST 7:0 and 31:16 reserved; the same bits are fine in x2APIC mode. */
+	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(39), e.hi }, false));
+	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(63), e.hi }, false));
+	assert_false(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(63) | BIT(32), e.hi }, true));
+	/* IM (bit 15) is not reserved: it selects the posted format. */
+	assert_false(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(15), e.hi }, false));
 	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo | BIT(32), e.hi }, false));
 	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo, e.hi | BIT(20) }, false));
 	assert_true(vtd_irte_reserved((struct vtd_irte){ e.lo, e.hi | 3ull << 18 }, false));
