@@ -253,6 +253,14 @@ static void overlap_and_nomem(void **state)
 	/* Under a superpage. */
 	assert_int_equal(slpt_map(&pt, SZ_2M, 0, SZ_2M, SLPT_R, SLPT_SP_2M), 0);
 	assert_int_equal(slpt_map(&pt, SZ_2M + 0x5000, 0, SZ_4K, SLPT_R, 0), E_EXIST);
+	/* The overlap is found before anything is written: a refused map that would have needed
+	 * a new table (for the 2 MiB just below 1 GiB) allocates none and writes nothing. */
+	assert_int_equal(slpt_map(&pt, SZ_1G, 0x80000000, SZ_4K, SLPT_R, 0), 0);
+	unsigned frames = next_frame;
+	assert_int_equal(slpt_map(&pt, SZ_1G - SZ_4K, 0x90000000, 2 * SZ_4K, SLPT_R, 0), E_EXIST);
+	assert_int_equal(next_frame, frames);
+	assert_int_equal(slpt_lookup(&pt, SZ_1G - SZ_4K).err, E_NOENT);
+	assert_int_equal(slpt_lookup(&pt, SZ_1G).pa, 0x80000000);
 
 	/* Out of tables halfway: what this call mapped is taken back. */
 	pt = new_pt(4, 0, 4, false);    /* root + 3: enough for one PT only */
@@ -342,6 +350,14 @@ static void flush_callback(void **state)
 	assert_device_sees_all();
 	assert_int_equal(flush_bytes, 21 * 8);
 	assert_int_equal(flush_calls, 4);       /* 0x5000; 0x10000-0x1f000; two at 2M */
+
+	/* A map refused for overlap writes and flushes nothing. */
+	assert_int_equal(slpt_map(&pt, 0x5000, 0x5000, SZ_4K, SLPT_R, 0), 0);
+	flush_calls = flush_bytes = 0;
+	assert_int_equal(slpt_map(&pt, 0x4000, 0x9000, 2 * SZ_4K, SLPT_R, 0), E_EXIST);
+	assert_int_equal(flush_calls, 0);
+	assert_int_equal(flush_bytes, 0);
+	assert_int_equal(slpt_lookup(&pt, 0x4000).err, E_NOENT);
 
 	/* A failed map flushes its rollback too. */
 	pt = new_pt(4, 0, 4, true);
