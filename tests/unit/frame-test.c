@@ -176,6 +176,28 @@ static void free_and_reuse(void **state)
 	assert_int_equal(fake_log_errors, 0);
 }
 
+/* A busy frame at the end of a block must not make the search skip the next block: with
+ * frames 256..279 (the bitmap in 256), 271 busy and 272..279 free, the only free aligned
+ * order-3 block is 272. */
+static void busy_frame_at_block_end(void **state)
+{
+	const struct mem_range u[] = { { MiB, MiB + 24 * FRAME_SIZE } };
+	struct frame_alloc fa;
+
+	assert_int_equal(init(&fa, u, 1, NULL, 0, MiB + 24 * FRAME_SIZE), 0);
+	assert_int_equal(fa.bitmap_pa, MiB);
+	for (uint64_t f = 257; f < 280; f++)
+		assert_int_equal(frame_alloc(&fa, 0, 0), f * FRAME_SIZE);
+	for (uint64_t f = 264; f < 280; f++)
+		if (f != 271)
+			frame_free(&fa, f * FRAME_SIZE, 0);
+	assert_int_equal(frame_free_bytes(&fa), 15 * FRAME_SIZE);
+	assert_int_equal(frame_alloc(&fa, 3, 0), 272 * FRAME_SIZE);
+	assert_int_equal(frame_alloc(&fa, 3, 0), 0);
+	assert_int_equal(frame_free_bytes(&fa), 7 * FRAME_SIZE);
+	assert_int_equal(fake_log_errors, 0);
+}
+
 static void bad_frees(void **state)
 {
 	const struct mem_range u[] = { { MiB, 8 * MiB } };
@@ -203,6 +225,8 @@ static void bad_frees(void **state)
 	assert_true(fake_log_contains("outside memory"));
 	frame_free(&fa, a, 40);
 	assert_int_equal(fake_log_errors, 7);
+	/* None of the refused frees freed anything. */
+	assert_int_equal(frame_free_bytes(&fa), free0 + FRAME_SIZE);
 
 	/* Freeing with a larger order than allocated frees nothing. */
 	a = frame_alloc(&fa, 1, 0);
@@ -358,6 +382,7 @@ static void random_maps(void **state)
 	enum { SPACE = 64 * MiB, MAXB = SPACE / FRAME_SIZE };
 	static struct block blocks[MAXB];
 	static uint8_t owner[MAXB];
+	unsigned inited = 0;
 
 	for (unsigned iter = 0; iter < 200; iter++) {
 		struct mem_range u[8], r[8];
@@ -382,6 +407,7 @@ static void random_maps(void **state)
 			assert_int_equal(err, E_NOMEM);
 			continue;
 		}
+		inited++;
 		uint64_t free0 = frame_free_bytes(&fa);
 		assert_int_equal(free0 / FRAME_SIZE, expected_frames(&fa, u, nu, r, nr, top));
 
@@ -419,6 +445,8 @@ static void random_maps(void **state)
 		assert_int_equal(frame_free_bytes(&fa), free0);
 		assert_int_equal(fake_log_errors, 0);
 	}
+	/* Most random maps leave room for the bitmaps: the checks above really ran. */
+	assert_true(inited > 150);
 }
 
 int main(void)
@@ -429,6 +457,7 @@ int main(void)
 		cmocka_unit_test_teardown(orders_are_aligned, teardown),
 		cmocka_unit_test_teardown(max_pa_limit, teardown),
 		cmocka_unit_test_teardown(free_and_reuse, teardown),
+		cmocka_unit_test_teardown(busy_frame_at_block_end, teardown),
 		cmocka_unit_test_teardown(bad_frees, teardown),
 		cmocka_unit_test_teardown(tiny_and_empty_maps, teardown),
 		cmocka_unit_test_teardown(overlapping_maps, teardown),
