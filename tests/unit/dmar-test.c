@@ -208,6 +208,7 @@ static void xps_fields(void **state)
 
 	parse_ok(&t, bin, size);
 	assert_int_equal(t.haw, 39);
+	assert_int_equal(t.revision, 1);
 	assert_int_equal(t.flags, DMAR_F_INTR_REMAP | DMAR_F_X2APIC_OPT_OUT);
 
 	nth_struct(&t, 0, &s);
@@ -351,6 +352,8 @@ static void struct_length_zero(void **state)
 	assert_int_equal(dmar_parse_header(&t, bin, size, NULL), 0);
 	dmar_iter_init(&it, &t);
 	assert_int_equal(dmar_next(&it, &s), 1);
+	assert_int_equal(s.type, DMAR_TYPE_DRHD);
+	assert_int_equal(s.offset, DMAR_HDR_SIZE);
 	assert_int_equal(dmar_next(&it, &s), E_INVAL);
 	assert_int_equal(dmar_next(&it, &s), E_INVAL);
 	assert_int_equal(it.error.offset, off);
@@ -424,6 +427,7 @@ static void unknown_type_skipped(void **state)
 
 	parse_ok(&t, bin, size + 12);
 	assert_string_equal(format(&t), expect);
+	assert_int_equal(t.revision, 2);        /* the latitude's header, revision 2 */
 	nth_struct(&t, 0, &s);
 	assert_int_equal(s.type, 9);
 	assert_int_equal(s.length, 12);
