@@ -388,6 +388,30 @@ static void ari_chain(void **state)
 	assert_int_equal(pci_find(B(1, 0, 1))->ext.ari_next_fn, 9);
 }
 
+/* A next function without an ARI capability of its own ends the chain with a warning. */
+static void ari_chain_next_without_ari(void **state)
+{
+	struct fake_pci_fn *rp, *f;
+
+	rp = root_port(B(0, 1, 0), 1, 1);
+	fake_pci_set16(rp, 0x40 + PCI_EXP_DEVCTL2, PCI_EXP_DEVCTL2_ARI);
+	f = add(B(1, 0, 0), 0x8086, 0x10fb, 0x020000, 0);
+	fake_pci_exp(f, 0x40, PCI_EXP_TYPE_ENDPOINT);
+	fake_pci_ari(f, 0x100, 2);
+	f = add(B(1, 0, 2), 0x8086, 0x10fb, 0x020000, 0);       /* no ARI capability */
+	fake_pci_exp(f, 0x40, PCI_EXP_TYPE_ENDPOINT);
+	f = add(B(1, 0, 3), 0x8086, 0x10fb, 0x020000, 0);       /* after the cut */
+	fake_pci_exp(f, 0x40, PCI_EXP_TYPE_ENDPOINT);
+	fake_pci_ari(f, 0x100, 0);
+
+	assert_int_equal(pci_init(&q35, 1), 3);
+	assert_true(fake_log_contains("W: pci 0000:01:00.2: no ARI capability in an ARI chain, "
+				      "chain cut"));
+	assert_int_equal(pci_find(B(1, 0, 2))->problems, PCI_PROB_ARI);
+	assert_int_equal(pci_find(B(1, 0, 0))->problems, 0);
+	assert_null(pci_find(B(1, 0, 3)));
+}
+
 static void ari_chain_malformed(void **state)
 {
 	struct fake_pci_fn *rp, *f;
@@ -555,6 +579,71 @@ static void table_full(void **state)
 	assert_int_equal(count_lines("W: pci: more than"), 1);
 }
 
+/* What read_header takes from each header type: revision, subsystem ids (normal at 0x2c,
+ * CardBus at 0x40), BAR count, and the bridge's bus numbers. */
+static void header_fields(void **state)
+{
+	struct fake_pci_fn *f;
+	struct pci_dev *d;
+
+	f = add(B(0, 1, 0), 0x1234, 0x5678, 0x020000, 0);
+	fake_pci_set8(f, PCI_CLASS_REVISION, 0x5a);
+	fake_pci_set16(f, PCI_SUBSYS_VENDOR_ID, 0x17aa);
+	fake_pci_set16(f, PCI_SUBSYS_ID, 0xbeef);
+	f = add(B(0, 2, 0), 0x104c, 0xac56, 0x060700, 2);         /* CardBus bridge */
+	fake_pci_set16(f, PCI_CARDBUS_SUBSYS_VENDOR_ID, 0x1028);
+	fake_pci_set16(f, PCI_CARDBUS_SUBSYS_ID, 0x0123);
+	f = add(B(0, 3, 0), 0x1b36, 0x0001, 0x060400, 1);
+	fake_pci_bridge(f, 0, 1, 1);
+
+	assert_int_equal(pci_init(&q35, 1), 3);
+	d = pci_find(B(0, 1, 0));
+	assert_int_equal(d->revision, 0x5a);
+	assert_int_equal(d->hdr_type, PCI_HEADER_NORMAL);
+	assert_int_equal(d->nbars, PCI_NORMAL_BARS);
+	assert_int_equal(d->subsys_vendor, 0x17aa);
+	assert_int_equal(d->subsys_device, 0xbeef);
+	d = pci_find(B(0, 2, 0));
+	assert_int_equal(d->hdr_type, PCI_HEADER_CARDBUS);
+	assert_int_equal(d->nbars, PCI_CARDBUS_BARS);
+	assert_int_equal(d->subsys_vendor, 0x1028);
+	assert_int_equal(d->subsys_device, 0x0123);
+	assert_int_equal(d->problems, 0);
+	d = pci_find(B(0, 3, 0));
+	assert_int_equal(d->hdr_type, PCI_HEADER_BRIDGE);
+	assert_int_equal(d->nbars, PCI_BRIDGE_BARS);
+	assert_int_equal(d->pri_bus, 0);
+	assert_int_equal(d->sec_bus, 1);
+	assert_int_equal(d->sub_bus, 1);
+	assert_int_equal(fake_log_errors, 0);
+	assert_false(fake_log_contains("W: "));
+}
+
+/* A wrong primary bus is reported but the bridge is still walked; a subordinate below the
+ * secondary bus is not walked. */
+static void bridge_primary_and_subordinate(void **state)
+{
+	struct fake_pci_fn *f;
+
+	f = add(B(0, 1, 0), 0x1b36, 0x0001, 0x060400, 1);
+	fake_pci_bridge(f, 5, 1, 1);        /* primary says 05, it sits on 00 */
+	add(B(1, 0, 0), 0x1234, 0x11e8, 0x00ff00, 0);
+	f = add(B(0, 2, 0), 0x1b36, 0x0001, 0x060400, 1);
+	fake_pci_bridge(f, 0, 3, 2);        /* subordinate below secondary */
+	add(B(3, 0, 0), 0x1234, 0x11e8, 0x00ff00, 0);
+
+	assert_int_equal(pci_init(&q35, 1), 4);
+	assert_true(fake_log_contains("W: pci 0000:00:01.0: primary bus 05, but it sits on bus 00"));
+	assert_int_equal(pci_find(B(0, 1, 0))->problems, PCI_PROB_BUS);
+	assert_line("@pci bdf=0000:01:00.0 id=1234:11e8 class=00ff00 sid=0x0100 msi=0 msix=0 bridge=0000:00:01.0");
+	assert_true(fake_log_contains("W: pci 0000:00:02.0: subordinate bus 02 is below secondary "
+				      "bus 03, not walked"));
+	assert_int_equal(pci_find(B(0, 2, 0))->problems, PCI_PROB_BUS);
+	/* Bus 03 is then found only as a root bus of its own. */
+	assert_true(fake_log_contains("bus 0000:03 is under no bridge"));
+	assert_line("@pci bdf=0000:03:00.0 id=1234:11e8 class=00ff00 sid=0x0300 msi=0 msix=0 bridge=-");
+}
+
 static void unknown_header_type(void **state)
 {
 	struct fake_pci_fn *f = add(B(0, 1, 0), 0x1234, 0x5678, 0xff0000, 0x05);
@@ -587,6 +676,7 @@ int main(void)
 		T(extra_root_bus),
 		T(ari_chain),
 		T(ari_chain_malformed),
+		T(ari_chain_next_without_ari),
 		T(function0_decides_when_present),
 		T(port_phantom_devices),
 		T(bridge_secondary_out_of_range),
@@ -595,6 +685,8 @@ int main(void)
 		T(bus_reached_twice),
 		T(deep_chain),
 		T(table_full),
+		T(header_fields),
+		T(bridge_primary_and_subordinate),
 		T(unknown_header_type),
 		T(bdf_format),
 	};
