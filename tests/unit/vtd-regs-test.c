@@ -1,7 +1,7 @@
 /*
  * VT-d register block: offsets and fields against the spec's register table (11.4), the
- * dynamic IOTLB and fault-record offsets, the GCMD helper, and the width-typed hook over a
- * register-file fake that records every access's width.
+ * dynamic IOTLB and fault-record offsets, the GCMD helper, and the width-typed hook
+ * (iommu/regs_mmio.c) over a byte array: each access touches exactly its register's bytes.
  * (A wrong-width access, vtd_read32(u, VTD_CAP), is a compile error: struct types differ.)
  */
 #include <stdarg.h>
@@ -13,43 +13,26 @@
 #include <cmocka.h>
 #include "iommu/regs.h"
 
-/* ---- a register-file fake of the hook -------------------------------------------------- */
+/* The real hook (iommu/regs_mmio.c) over a plain byte array standing in for the MMIO page:
+ * each access must touch exactly its own bytes. */
+static uint8_t regfile[0x1000] __attribute__((aligned(8)));
 
-static uint8_t regfile[0x1000];
-static unsigned last_width;
-static uint32_t last_off;
-
-uint32_t vtd_read32(const struct vtd_regs *u, struct vtd_reg32 r)
+/* Bytes of regfile that differ from the fill pattern, as [first, first + n). */
+static void changed(uint8_t fill, unsigned *first, unsigned *n)
 {
-	uint32_t v;
-	memcpy(&v, regfile + r.off, 4);
-	last_width = 4;
-	last_off = r.off;
-	return v;
+	*n = 0;
+	for (unsigned i = 0; i < sizeof(regfile); i++) {
+		if (regfile[i] == fill)
+			continue;
+		if (!*n)
+			*first = i;
+		*n = i - *first + 1;
+	}
 }
 
-uint64_t vtd_read64(const struct vtd_regs *u, struct vtd_reg64 r)
-{
-	uint64_t v;
-	memcpy(&v, regfile + r.off, 8);
-	last_width = 8;
-	last_off = r.off;
-	return v;
-}
-
-void vtd_write32(const struct vtd_regs *u, struct vtd_reg32 r, uint32_t v)
-{
-	memcpy(regfile + r.off, &v, 4);
-	last_width = 4;
-	last_off = r.off;
-}
-
-void vtd_write64(const struct vtd_regs *u, struct vtd_reg64 r, uint64_t v)
-{
-	memcpy(regfile + r.off, &v, 8);
-	last_width = 8;
-	last_off = r.off;
-}
+/* The register accessors' types: a 32-bit register only fits vtd_read32/vtd_write32. */
+#define IS_REG32(r) _Generic((r), struct vtd_reg32: 1, default: 0)
+#define IS_REG64(r) _Generic((r), struct vtd_reg64: 1, default: 0)
 
 /* ---- tests ------------------------------------------------------------------------------ */
 
@@ -143,25 +126,47 @@ static void dynamic_offsets(void **state)
 	assert_int_equal(vtd_reg_frcd_f(&u, 3).off, 0x25c);
 }
 
-/* Through the hook, a 32-bit register is accessed with 4 bytes, a 64-bit one with 8. */
+/* Through the hook, a 32-bit register is accessed with 4 bytes, a 64-bit one with 8, at the
+ * register's own offset and nowhere else. */
 static void widths(void **state)
 {
 	struct vtd_regs u = { .base = regfile, .iotlb = 0xf0, .frcd = 0x220, .nfr = 1 };
+	unsigned first, n;
 
-	memset(regfile, 0, sizeof(regfile));
-	vtd_write32(&u, VTD_FECTL, 0);
-	assert_int_equal(last_width, 4);
-	assert_int_equal(last_off, 0x38);
-	vtd_write64(&u, VTD_IQT, 0x10);
-	assert_int_equal(last_width, 8);
-	assert_int_equal(vtd_read64(&u, VTD_IQT), 0x10);
-	/* Clearing F writes the last dword of the record only. */
-	vtd_write64(&u, vtd_reg_frcd_hi(&u, 0), 0x8000000000000000ull | 0x0600000018ull);
+	assert_true(IS_REG32(VTD_FECTL) && IS_REG32(VTD_GCMD) && IS_REG32(VTD_GSTS) &&
+		    IS_REG32(VTD_FSTS) && IS_REG32(VTD_ICS) && IS_REG32(vtd_reg_frcd_f(&u, 0)));
+	assert_true(IS_REG64(VTD_CAP) && IS_REG64(VTD_IQT) && IS_REG64(VTD_IRTA) &&
+		    IS_REG64(vtd_reg_iotlb(&u)) && IS_REG64(vtd_reg_frcd_hi(&u, 0)));
+
+	memset(regfile, 0xa5, sizeof(regfile));
+	vtd_write32(&u, VTD_FECTL, 0x11223344);
+	changed(0xa5, &first, &n);
+	assert_int_equal(first, 0x38);
+	assert_int_equal(n, 4);
+	assert_int_equal(vtd_read32(&u, VTD_FECTL), 0x11223344);
+
+	memset(regfile, 0xa5, sizeof(regfile));
+	vtd_write64(&u, VTD_IQT, 0x0102030405060708ull);
+	changed(0xa5, &first, &n);
+	assert_int_equal(first, 0x88);
+	assert_int_equal(n, 8);
+	assert_int_equal(vtd_read64(&u, VTD_IQT), 0x0102030405060708ull);
+	assert_int_equal(vtd_read32(&u, VTD_REG32(0x88)), 0x05060708);  /* little endian */
+
+	/* Clearing F (bit 127 of the record, write 1 to clear) writes the last dword of the
+	 * record only ... */
+	static uint8_t before[sizeof(regfile)];
+	assert_int_equal(VTD_FRCD_F32, 0x80000000u);
+	memset(regfile, 0xa5, sizeof(regfile));
+	vtd_write64(&u, vtd_reg_frcd_hi(&u, 0), 0x8000000600000018ull);
+	assert_int_equal(vtd_read32(&u, vtd_reg_frcd_f(&u, 0)), 0x80000006);
+	memcpy(before, regfile, sizeof(regfile));
 	vtd_write32(&u, vtd_reg_frcd_f(&u, 0), VTD_FRCD_F32);
-	assert_int_equal(last_width, 4);
-	assert_int_equal(last_off, 0x22c);
-	/* ... and leaves the SID dword below it alone. */
+	assert_int_equal(vtd_read32(&u, VTD_REG32(0x22c)), VTD_FRCD_F32);
+	/* ... and leaves the SID dword below it, and everything else, alone. */
 	assert_int_equal(vtd_read32(&u, VTD_REG32(0x228)), 0x18);
+	assert_memory_equal(regfile, before, 0x22c);
+	assert_memory_equal(regfile + 0x230, before + 0x230, sizeof(regfile) - 0x230);
 }
 
 /* 11.4.4: a GCMD write carries TE/QIE/IRE/CFI as GSTS has them, never one-shot commands. */

@@ -1,1 +1,1 @@
-UNIT_SRCS_vtd-regs :=
+UNIT_SRCS_vtd-regs := iommu/regs_mmio.c
