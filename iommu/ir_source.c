@@ -21,7 +21,7 @@ struct ir_source ir_source_of(const struct pci_dev *d, const struct pci_dev *bri
 	if (pcie_to_pci(bridge) && d->dma_alias == (uint16_t)(bridge->sec_bus << 8))
 		return (struct ir_source){ .svt = VTD_SVT_BUS,
 					   .sid = vtd_irte_bus_range(bridge->sec_bus,
-								     bridge->sub_bus) };
+								     (uint8_t)(d->sid >> 8)) };
 	return ir_source_rid(d->dma_alias);
 }
 

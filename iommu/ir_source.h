@@ -7,8 +7,12 @@
  *  - its own id: SVT = 1, SQ = 0, SID = that id (every bit compared);
  *  - behind a PCIe-to-PCI/PCI-X bridge: the bridge forwards conventional PCI requests with
  *    its secondary bus and devfn 0, PCI-X ones with the originator's id, so only the bus can
- *    be relied on: SVT = 2 with the bridge's secondary..subordinate buses (VT-d 5.1.1,
- *    interrupt requests from devices behind PCIe-to-PCI bridges);
+ *    be relied on: SVT = 2 with the buses from the bridge's secondary bus to the function's
+ *    own (VT-d 5.1.1, interrupt requests from devices behind PCIe-to-PCI bridges): a PCI-X
+ *    request can carry the id of the function or of a bridge between the two, nothing else.
+ *    SID[15:8] is the first bus and SID[7:0] the last (9.10). QEMU 7.2 reads them the other
+ *    way round, so under QEMU only a range of one bus (a function right behind the bridge)
+ *    passes its check;
  *  - behind a conventional PCI bridge, which takes the requests over with its own id:
  *    SVT = 1 with that id.
  */

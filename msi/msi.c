@@ -157,11 +157,12 @@ bool msi_mask(struct msi_dev *md, unsigned k, bool masked)
 	return true;
 }
 
+/* Messages instead of INTx. Bus Master Enable, without which a function sends no message, is
+ * not ours to set: it is DMA too, and goes on only where DMA is confined (the guest side). */
 static void command_on(struct pci_dev *d)
 {
 	uint16_t cmd = pci_cfg_read16(d->bdf, PCI_COMMAND);
-	pci_cfg_write16(d->bdf, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-			PCI_COMMAND_INTX_DISABLE);
+	pci_cfg_write16(d->bdf, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE);
 }
 
 int msi_enable(struct pci_dev *d, unsigned n, struct msi_dev **out)

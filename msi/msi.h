@@ -7,8 +7,9 @@
  * Message Enable = 2^m the device puts the message number in the low m bits of the data, so
  * message k selects base + k and the block is exactly 2^m entries. MSI-X (6.8.2): entry k gets
  * the same address and data = k, written while the function is masked; each entry stays
- * masked until a route unmasks it. MSI-X is used where a function has both. Bus Master Enable
- * goes on (a function without it sends no messages) and INTx off.
+ * masked until a route unmasks it. MSI-X is used where a function has both. INTx goes off.
+ * Bus Master Enable, without which a function sends no messages, is left as it is: it also
+ * lets the function DMA, so only the owner that confined its DMA turns it on.
  *
  * The IRTEs stay not present until msi/route.c fills them in; unrouted messages of a function
  * that cannot mask them fault at the IOMMU.

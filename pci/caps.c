@@ -88,6 +88,8 @@ static void decode_exp(struct pci_dev *d, uint8_t off)
 	d->exp.cap = off;
 	d->exp.version = flags & PCI_EXP_FLAGS_VERS;
 	d->exp.type = (flags & PCI_EXP_FLAGS_TYPE) >> PCI_EXP_FLAGS_TYPE_SHIFT;
+	d->exp.phantom = (pci_cfg_read32(d->bdf, off + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_PHANTOM) &&
+			 (pci_cfg_read16(d->bdf, off + PCI_EXP_DEVCTL) & PCI_EXP_DEVCTL_PHANTOM);
 	/* Device Control 2 exists from capability version 2 on (PCIe §7.8). */
 	if (d->exp.version < 2 || !is_downstream_port(d->exp.type))
 		return;
@@ -174,6 +176,7 @@ static void decode_ext(struct pci_dev *d, uint16_t id, uint16_t off)
 		if (!e->acs && fits(d, PCI_PROB_EXTCAPS, "ACS", off, PCI_ACS_SIZE, PCI_CFG_EXT_SIZE)) {
 			e->acs = off;
 			e->acs_caps = pci_cfg_read16(b, off + PCI_ACS_CAP);
+			e->acs_ctrl = pci_cfg_read16(b, off + PCI_ACS_CTRL);
 		}
 		break;
 	case PCI_EXT_CAP_ID_ARI:

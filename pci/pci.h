@@ -53,11 +53,14 @@ struct pci_exp {
 	uint8_t version;
 	uint8_t type;           /* device/port type, PCI_EXP_TYPE_* */
 	bool ari_fwd;           /* a downstream/root port with ARI Forwarding Enable set */
+	bool phantom;           /* Phantom Functions Enable set: it may send with other
+				 * function numbers of its device */
 };
 
 struct pci_ext_caps {           /* extended capabilities; offsets 0 when absent */
 	uint16_t acs;
 	uint16_t acs_caps;      /* ACS Capability register */
+	uint16_t acs_ctrl;      /* ACS Control register as found at enumeration */
 	uint16_t ari;
 	uint8_t ari_next_fn;
 	uint16_t ats;

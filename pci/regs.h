@@ -133,7 +133,9 @@
 #define   PCI_EXP_TYPE_RC_END     0x9   /* root complex integrated endpoint */
 #define   PCI_EXP_TYPE_RC_EC      0xa   /* root complex event collector */
 #define PCI_EXP_DEVCAP          0x04    /* §7.8.3 */
+#define  PCI_EXP_DEVCAP_PHANTOM GENMASK(4, 3)   /* Phantom Functions Supported */
 #define PCI_EXP_DEVCTL          0x08    /* §7.8.4 */
+#define  PCI_EXP_DEVCTL_PHANTOM BIT(9)  /* Phantom Functions Enable */
 #define PCI_EXP_DEVCAP2         0x24    /* §7.8.15, capability version 2 and later */
 #define  PCI_EXP_DEVCAP2_ARI    BIT(5)  /* ARI Forwarding Supported */
 #define PCI_EXP_DEVCTL2         0x28    /* §7.8.16 */
@@ -158,6 +160,11 @@
 /* Access Control Services (PCIe §7.16): capability and control, 16 bit each. */
 #define PCI_ACS_CAP             0x04
 #define PCI_ACS_CTRL            0x06
+#define  PCI_ACS_SV             BIT(0)  /* Source Validation */
+#define  PCI_ACS_TB             BIT(1)  /* Translation Blocking */
+#define  PCI_ACS_RR             BIT(2)  /* P2P Request Redirect */
+#define  PCI_ACS_CR             BIT(3)  /* P2P Completion Redirect */
+#define  PCI_ACS_UF             BIT(4)  /* Upstream Forwarding */
 #define PCI_ACS_SIZE            8
 
 /* Alternative Routing-ID Interpretation (PCIe §7.23). */

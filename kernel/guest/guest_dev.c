@@ -1,9 +1,10 @@
 /*
  * A guest owns the PCI functions its module's dev= names. It gets their memory BARs mapped
  * uncached in its address space, except the pages holding an MSI-X table or PBA: the message
- * capability stays the hypervisor's (messages are asked for with hypercalls). Its devices' DMA
- * is confined to its own RAM by its VT-d domain before bus mastering is turned on; without DMA
- * remapping, bus mastering stays off.
+ * capability stays the hypervisor's (messages are asked for with hypercalls). A guest gets the
+ * functions of an isolation group (pci/group.h) all together or not at all. Its devices' DMA is
+ * confined to its own RAM by its VT-d domain, and only that attach turns bus mastering on: a
+ * guest whose devices' DMA cannot be confined (no DMA remapping, a failed attach) is rejected.
  */
 #include "kernel/guest/guest_dev.h"
 #include "kernel/lib/error.h"
@@ -15,6 +16,7 @@
 #include "kernel/mm/layout.h"
 #include "kernel/lib/log.h"
 #include "kernel/lib/string.h"
+#include "pci/group.h"
 #include "pci/pci.h"
 
 static struct guest *owner[PCI_MAX_DEVS];
@@ -126,17 +128,23 @@ int guest_devices_assign(struct guest *g, const char *list, char *why, size_t n)
 	if (!g->ndevs)
 		return 0;
 
+	struct pci_dev *member, *other = pci_group_split(g->devs, g->ndevs, &member);
+	if (other) {
+		char a[PCI_BDF_STRLEN], b[PCI_BDF_STRLEN];
+		log_detail("guest %s: dev=%s shares its isolation group with %s: give both to one guest "
+			"or neither", g->name, pci_bdf_fmt(a, member->bdf), pci_bdf_fmt(b, other->bdf));
+		return fmt_snprintf(why, n, "dev=%s splits the isolation group of %s", a, b), E_PERM;
+	}
 	int err = guest_dma_attach(g);
+	if (err)
+		return fmt_snprintf(why, n, "its devices' DMA cannot be confined: %s",
+				    error_name(err)), err;
+	/* Confined: only now may the devices master the bus (DMA and messages). */
 	for (unsigned i = 0; i < g->ndevs; i++) {
 		uint16_t cmd = pci_cfg_read16(g->devs[i]->bdf, PCI_COMMAND);
-		cmd |= PCI_COMMAND_MEMORY;
-		if (!err)
-			cmd |= PCI_COMMAND_MASTER;
-		pci_cfg_write16(g->devs[i]->bdf, PCI_COMMAND, cmd);
+		pci_cfg_write16(g->devs[i]->bdf, PCI_COMMAND,
+				cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	}
-	if (err)
-		log_warn("guest %s: its devices' DMA cannot be confined (%s): bus mastering stays off",
-			 g->name, error_name(err));
 	return 0;
 }
 

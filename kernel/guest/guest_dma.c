@@ -38,6 +38,7 @@ int guest_dma_attach(struct guest *g)
 	struct domain *d = domain_create();
 	if (!d)
 		return E_NOMEM;
+	domains[g->id] = d;     /* from here guest_dma_detach undoes what was attached */
 	int err = map_ram(d, g);
 	for (unsigned i = 0; !err && i < g->ndevs; i++) {
 		struct domain *old = domain_of(g->devs[i]);
@@ -48,7 +49,6 @@ int guest_dma_attach(struct guest *g)
 	}
 	if (err)
 		return err;
-	domains[g->id] = d;
 	log_info("guest %s: DMA confined to its %llu MiB (domain %u)", g->name,
 		 (unsigned long long)g->mem_mib, domain_id(d));
 	return 0;

@@ -23,7 +23,8 @@ static void own_id(void **state)
 	assert_int_equal(s.sid, 0x0018);
 }
 
-/* Behind a PCIe-to-PCI bridge with buses 2..4: only the bus range can be checked. */
+/* Behind a PCIe-to-PCI bridge with buses 2..4: only the bus range can be checked, from the
+ * bridge's secondary bus to the function's own. */
 static void behind_pcie_to_pci(void **state)
 {
 	struct pci_dev br = { .sid = 0x0010, .sec_bus = 2, .sub_bus = 4,
@@ -33,11 +34,17 @@ static void behind_pcie_to_pci(void **state)
 
 	assert_int_equal(s.svt, VTD_SVT_BUS);
 	assert_int_equal(s.sq, 0);
-	assert_int_equal(s.sid, 0x0204);
+	assert_int_equal(s.sid, 0x0202);
 	struct vtd_irte_fields f = { .present = true, .vector = 0x30, .svt = s.svt, .sid = s.sid };
 	struct vtd_irte_ret r = vtd_irte_encode(&f, false);
 	assert_int_equal(r.err, 0);
-	assert_int_equal(r.e.hi, 2ull << 18 | 0x0204);
+	assert_int_equal(r.e.hi, 2ull << 18 | 0x0202);
+
+	/* Two bridges down (a conventional bridge on bus 2 leads to bus 4): buses 2..4. */
+	struct pci_dev deep = { .sid = 0x0410, .dma_alias = 0x0200, .alias_bridge = 0 };
+	s = ir_source_of(&deep, &br);
+	assert_int_equal(s.svt, VTD_SVT_BUS);
+	assert_int_equal(s.sid, 0x0204);
 }
 
 /* A conventional PCI bridge takes requests over with its own id. */

@@ -31,6 +31,9 @@ int e1000e_open(struct e1000e *e, struct pci_dev *d)
 	if (!regs)
 		return E_NOMEM;
 	*e = (struct e1000e){ .dev = d, .regs = regs };
+	/* Messages need Bus Master Enable; its DMA is not used (and, without a domain, faults). */
+	uint16_t cmd = pci_cfg_read16(d->bdf, PCI_COMMAND);
+	pci_cfg_write16(d->bdf, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	uint32_t ivar = 0;
 	for (unsigned k = 0; k < E1000E_MSGS; k++)
 		ivar |= (E1000E_IVAR_VALID | k) << (4 * k);

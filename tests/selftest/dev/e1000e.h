@@ -23,8 +23,9 @@ struct e1000e {
 };
 
 bool e1000e_match(const struct pci_dev *d);
-/* After its five MSI-X entries are enabled (msi_enable): map BAR0, send cause k to entry k with
- * auto-clear and auto-mask, clear what reset left, unmask the five causes. */
+/* After its five MSI-X entries are enabled (msi_enable): map BAR0, memory decoding and bus
+ * mastering on, cause k to entry k with auto-clear and auto-mask, what reset left cleared,
+ * the five causes unmasked. */
 int e1000e_open(struct e1000e *e, struct pci_dev *d) __must_check;
 /* Raise message k (one message per call: writes to one vector are spaced, since QEMU 7.2
  * throttles a vector and, once it has postponed a message, sends two for each later write). */
