@@ -1,4 +1,5 @@
 #include "iommu/iommu.h"
+#include "kernel/mm/mm.h"
 #include "iommu/domain.h"
 #include "iommu/fault.h"
 #include "iommu/mem.h"
@@ -137,12 +138,44 @@ static int __boot prepare(struct vtd_unit *u, unsigned fault_cpu, bool use_qi)
 	return 0;
 }
 
+/*
+ * An RMRR is the firmware's word that a device DMAs to [base, end). It is believed only as far
+ * as it cannot hurt: never over the hypervisor's own memory (the image, its page tables, the
+ * IOMMU's tables and registers) nor over frames already in use, and what it covers of usable
+ * RAM is taken from the frame allocator for good, so no guest or hypervisor frame ever lands
+ * where the device writes.
+ */
+static bool __boot rmrr_acceptable(const struct iommu_rmrr_info *r)
+{
+	unsigned long long base = r->base, end = r->end;
+	const struct iommu_range *p = iommu_protected(r->base, r->end - r->base);
+
+	if (p) {
+		log_err("iommu: RMRR 0x%llx-0x%llx overlaps the hypervisor's own memory "
+			"0x%llx-0x%llx: refused", base, end, (unsigned long long)p->start,
+			(unsigned long long)p->end);
+		return false;
+	}
+	struct frame_reserve_ret res = mm_reserve(r->base, r->end);
+	if (res.err) {
+		log_err("iommu: RMRR 0x%llx-0x%llx overlaps memory the hypervisor has in use "
+			"(frame 0x%llx): refused", base, end, (unsigned long long)res.taken);
+		return false;
+	}
+	if (res.taken)
+		log_warn("iommu: RMRR 0x%llx-0x%llx covers %llu KiB of usable RAM: reserved for the "
+			 "device", base, end, (unsigned long long)res.taken >> 10);
+	return true;
+}
+
 /* Identity-map each RMRR into the domain of each function it names (8.4), creating that
  * function's domain if it has none yet; the region stays until the function is detached. */
 static void __boot map_rmrrs(void)
 {
 	for (unsigned i = 0; i < topo.n_rmrr; i++) {
 		const struct iommu_rmrr_info *r = &topo.rmrr[i];
+		if (r->n && !rmrr_acceptable(r))
+			continue;
 		for (unsigned k = 0; k < r->n; k++) {
 			char s[PCI_BDF_STRLEN];
 			struct pci_dev *dev = pci_find(r->dev[k]);

@@ -284,6 +284,26 @@ void frame_free(struct frame_alloc *fa, uint64_t pa, unsigned order)
 	fa->hint = MIN(fa->hint, f);
 }
 
+static bool bit(const uint64_t *map, uint64_t f) { return map[f / WORD_BITS] >> (f % WORD_BITS) & 1; }
+
+struct frame_reserve_ret frame_reserve(struct frame_alloc *fa, uint64_t start, uint64_t end)
+{
+	struct mem_range r = reserved_frames(&(struct mem_range){ start, end });
+	uint64_t lo = r.start >> FRAME_SHIFT, hi = MIN(r.end >> FRAME_SHIFT, fa->n_frames);
+	struct frame_reserve_ret ret = { 0, 0 };
+
+	for (uint64_t f = lo; f < hi; f++) {
+		if (bit(fa->owned, f) && bit(fa->used, f))
+			return (struct frame_reserve_ret){ E_BUSY, f << FRAME_SHIFT };
+		ret.taken += bit(fa->owned, f);
+	}
+	if (lo < hi)
+		set_bits(fa->owned, lo, hi, false);
+	fa->free_frames -= ret.taken;
+	ret.taken <<= FRAME_SHIFT;
+	return ret;
+}
+
 uint64_t frame_free_bytes(const struct frame_alloc *fa)
 {
 	return fa->free_frames << FRAME_SHIFT;

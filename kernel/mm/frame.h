@@ -57,6 +57,18 @@ uint64_t frame_alloc(struct frame_alloc *fa, unsigned order, uint64_t max_pa);
  * and ignored. */
 void frame_free(struct frame_alloc *fa, uint64_t pa, unsigned order);
 
+/*
+ * After frame_init: take [start, end) (rounded outward to frames) from the allocator for good,
+ * so none of it is ever handed out (memory a device may DMA to by firmware's word). err is
+ * E_BUSY, with nothing changed, when a frame in it is allocated already (at pa); else taken is
+ * how many bytes of usable RAM it removed.
+ */
+struct frame_reserve_ret {
+	int err;
+	uint64_t taken;         /* bytes; with E_BUSY, the physical address of the busy frame */
+};
+struct frame_reserve_ret frame_reserve(struct frame_alloc *fa, uint64_t start, uint64_t end);
+
 uint64_t frame_free_bytes(const struct frame_alloc *fa);
 /* Usable RAM as the memory map said (the `@mem usable=` figure). */
 uint64_t frame_usable_bytes(const struct frame_alloc *fa);

@@ -33,4 +33,12 @@ void mm_free(uint64_t pa, unsigned order)
 	spin_unlock_irqrestore(&lock, f);
 }
 
+struct frame_reserve_ret mm_reserve(uint64_t start, uint64_t end)
+{
+	uint64_t f = spin_lock_irqsave(&lock);
+	struct frame_reserve_ret r = frame_reserve(&frames, start, end);
+	spin_unlock_irqrestore(&lock, f);
+	return r;
+}
+
 uint64_t mm_usable_bytes(void) { return frame_usable_bytes(&frames); }

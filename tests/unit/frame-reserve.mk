@@ -1,0 +1,1 @@
+UNIT_SRCS_frame-reserve := kernel/mm/frame.c tests/unit/fake-log.c
