@@ -9,8 +9,9 @@ NEWLIB_DIR   := $(BUILD)/newlib
 NEWLIB_STAMP := $(NEWLIB_DIR)/stamp
 NEWLIB_LIBC  := $(NEWLIB_DIR)/x86_64-elf/lib/libc.a
 
-# Ring 3, static, non-PIE at 0x400000. No FPU or SSE at all: the hypervisor does not save
-# their state per guest (newlib is built the same way, see scripts/build-newlib). No stack
+# Ring 3, static, non-PIE at 0x400000. No FPU or SSE in compiled code: newlib is built
+# without them (scripts/build-newlib). The hypervisor saves each guest's x87/SSE state
+# (kernel/arch/fpu.h), so guests that use them by hand (fpu, crash) are safe. No stack
 # protector: it reads %fs:0x28 and guests have no TLS.
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
 	-Werror=implicit-function-declaration -mgeneral-regs-only -fno-pic -fno-pie \
@@ -28,8 +29,8 @@ GUEST_LIB_OBJS := $(GUEST_LIB_SRCS:%=$(BUILD)/%.o)
 
 # Any FPU, MMX or SSE instruction in a linked guest is a build error (objdump's AT&T syntax:
 # x87 mnemonics start with f, SIMD operands are %mm/%xmm/%ymm/%zmm), except in the guests
-# listed in GUEST_FP_ALLOWED (crash runs one on purpose).
-GUEST_FP_ALLOWED := crash
+# listed in GUEST_FP_ALLOWED, which use them on purpose (crash, fpu).
+GUEST_FP_ALLOWED := crash fpu
 GUEST_FP_INSN := %[xyz]?mm[0-9]|%st\b|^ *[0-9a-f]+:[[:space:]]+(f[a-z0-9]+|[ls]dmxcsr|emms)\b
 # $(call guest_fp_check,NAME,ELF): prints the first offending instructions and fails.
 guest_fp_check = $(if $(filter $(1),$(GUEST_FP_ALLOWED)),true,\

@@ -6,6 +6,7 @@
 #include "kernel/firmware/acpi.h"
 #include "kernel/cpu/apic.h"
 #include "kernel/arch/cpu.h"
+#include "kernel/arch/fpu.h"
 #include "kernel/lib/error.h"
 #include "kernel/mm/frame.h"
 #include "kernel/guest/guest.h"
@@ -166,9 +167,11 @@ static void __boot ir_setup(void)
 
 static void force_fault(enum fault_kind kind);
 
-/* Every CPU, once on its own stack: its APIC, hypercall entry, stop and wake vectors, tick. */
+/* Every CPU, once on its own stack: its FPU for guests, APIC, hypercall entry, stop and wake
+ * vectors, tick. */
 static void cpu_local_init(void)
 {
+	fpu_cpu_init();
 	apic_cpu_init();
 	hypercall_cpu_init();
 	stop_install_handler();

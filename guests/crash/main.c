@@ -10,10 +10,10 @@
  * de    divide by zero                       bp    int3
  * io    port I/O (#GP at IOPL 0)             hlt   hlt in ring 3
  * cli   cli in ring 3                        cr3   read CR3
- * msr   rdmsr                                sse   an SSE instruction (#UD while the
- *                                                  hypervisor leaves CR4.OSFXSR clear)
- * x87   an x87 instruction: runs (CR0.EM is clear), so "survived" is expected; shows the
- *       FPU is reachable although its state is not saved per guest
+ * msr   rdmsr                                sse   an SSE instruction: runs, so
+ *                                                  "survived" is expected (guests/fpu
+ *                                                  shows its state is the guest's own)
+ * x87   an x87 instruction: runs, so "survived" is expected, likewise
  * stack unbounded recursion                  upcall fault inside the upcall handler
  *
  * Prints "crash guest=<name> kind=<kind>" first; if the guest is still alive afterwards it

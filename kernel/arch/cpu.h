@@ -8,11 +8,16 @@
 
 /* SDM vol. 3 2.5: control register bits. */
 #define CR0_PE          BIT(0)
+#define CR0_MP          BIT(1)          /* monitor coprocessor: WAIT honours TS */
+#define CR0_EM          BIT(2)          /* x87 emulation: every x87 instruction #NM */
+#define CR0_TS          BIT(3)          /* task switched: the next FPU/SSE use #NM */
+#define CR0_NE          BIT(5)          /* native x87 errors (#MF) */
 #define CR0_WP          BIT(16)
 #define CR0_PG          BIT(31)
 #define CR4_PAE         BIT(5)
 #define CR4_PGE         BIT(7)
-#define CR4_OSFXSR      BIT(9)
+#define CR4_OSFXSR      BIT(9)          /* FXSAVE/FXRSTOR and SSE instructions */
+#define CR4_OSXMMEXCPT  BIT(10)         /* unmasked SIMD exceptions raise #XM, not #UD */
 
 /* SDM vol. 4: architectural MSRs. */
 #define MSR_APIC_BASE   0x1b

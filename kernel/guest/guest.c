@@ -233,6 +233,7 @@ static int load(struct guest *g, const uint8_t *img, size_t len, const char *cl,
 	if ((err = guest_devices_assign(g, a.devs, why, n)))
 		return err;
 
+	fpu_state_init(&g->fpu);
 	g->ctx = (struct trap_frame){
 		.rip = elf.entry, .rsp = g->start->stack_top, .rdi = GUEST_START_INFO_VA,
 		.cs = SEL_UCODE | SEL_RPL3, .ss = SEL_UDATA | SEL_RPL3,

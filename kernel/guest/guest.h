@@ -13,6 +13,7 @@
 #include "include/courier/layout.h"
 #include "kernel/mm/paging.h"
 #include "kernel/arch/spinlock.h"
+#include "kernel/arch/fpu.h"
 #include "kernel/cpu/trap.h"
 
 struct pci_dev;
@@ -51,6 +52,7 @@ struct guest {
 	struct courier_start_info *start;
 
 	struct trap_frame ctx;  /* its user context while it is not on a CPU */
+	struct fpu_state fpu;   /* its x87/SSE registers while it is not on a CPU */
 	uint64_t upcall_entry, upcall_stack;
 	bool in_upcall;         /* the hypervisor's own record: the shared page is the guest's */
 

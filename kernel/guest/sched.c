@@ -238,6 +238,8 @@ static void switch_away(struct percpu *c, struct trap_frame *f)
 	struct runqueue *rq = &rqs[c->index];
 
 	if (g) {
+		/* Before anything makes g visible to another CPU (enqueue, a move). */
+		fpu_save(&g->fpu);
 		uint64_t fl = spin_lock_irqsave(&g->sched_lock);
 		account(g);
 		g->ctx = *f;
@@ -272,6 +274,7 @@ static void switch_away(struct percpu *c, struct trap_frame *f)
 	c->current = next;
 	next->last_start_us = time_since_boot_us();
 	*f = next->ctx;
+	fpu_restore(&next->fpu);
 	write_cr3(next->pt.root_pa);
 }
 
