@@ -232,6 +232,8 @@ static void __noreturn kmain_on_stack(void)
 	if (options.fault != FAULT_NONE)
 		force_fault((enum fault_kind)options.fault);
 
+	/* From here the console is a ring drained with interrupts on (kernel/cpu/console.h). */
+	console_async();
 	guests_start();
 	/* From here the idle loop ends the run: exit=idle once every guest has ended, exit=<ms>
 	 * from the tick. */

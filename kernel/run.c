@@ -12,7 +12,7 @@ void run_end(void)
 	/* Faults the IOMMU recorded whose interrupt has not been handled yet; before the other
 	 * CPUs stop, so none of them can be holding a unit's fault lock. */
 	iommu_fault_poll();
-	console_stealable();
+	console_take_over();
 	unsigned lost = stop_others();
 	if (lost)
 		log_err("run: %u CPUs did not stop", lost);

@@ -34,6 +34,12 @@ static inline bool spin_lock_bounded(struct spinlock *l, uint64_t spins)
 	return false;
 }
 
+/* Takes the lock only if it is free now. */
+static inline bool spin_trylock(struct spinlock *l)
+{
+	return spin_lock_bounded(l, 1);
+}
+
 static inline void spin_unlock(struct spinlock *l)
 {
 	__atomic_store_n(&l->owner, (uint16_t)(l->owner + 1), __ATOMIC_RELEASE);

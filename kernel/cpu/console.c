@@ -3,32 +3,121 @@
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/serial.h"
 #include "kernel/cpu/time.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/lib/log.h"
 
 /* A CPU reporting a fatal exception must get its lines out even if a dead CPU holds the lock. */
 #define PANIC_LOCK_SPINS 10000000
+#define NOTE_MAX         64
 
-static struct spinlock console_lock = SPINLOCK_INIT;
-static volatile bool stealable;
+/* The ring: producers append whole lines at head under ring_lock; the one drainer (holding
+ * uart_lock) sends from tail. Both count bytes since boot; index = count % size. */
+static char ring[CONSOLE_RING_BYTES];
+static uint64_t head, tail;
+static struct spinlock ring_lock = SPINLOCK_INIT;
+/* Whoever writes to the UART: the drainer, or a synchronous writer. */
+static struct spinlock uart_lock = SPINLOCK_INIT;
+static volatile bool async, taken_over;
+static volatile unsigned owner_cpu;     /* with taken_over: the CPU that writes from now on */
+static uint64_t dropped, dropped_reported;
 
-void console_stealable(void) { stealable = true; }
+void console_take_over(void)
+{
+	/* A drainer finishes its chunk and lets go; one that does not (stopped, wedged) is
+	 * passed over: a fresh line, then everything the ring holds, again if need be. */
+	if (!spin_lock_bounded(&uart_lock, PANIC_LOCK_SPINS))
+		serial_write("\n", 1);
+	owner_cpu = this_cpu()->index;
+	__atomic_store_n(&taken_over, true, __ATOMIC_RELEASE);
+}
+void console_async(void) { async = true; }
 
-static void write_line(const char *buf, size_t n)
+size_t console_room(void)
+{
+	return CONSOLE_RING_BYTES - (size_t)(__atomic_load_n(&head, __ATOMIC_ACQUIRE) -
+					     __atomic_load_n(&tail, __ATOMIC_ACQUIRE));
+}
+
+static bool append(const char *buf, size_t n)
+{
+	uint64_t f = spin_lock_irqsave(&ring_lock);
+	bool fits = head - __atomic_load_n(&tail, __ATOMIC_ACQUIRE) + n <= CONSOLE_RING_BYTES;
+
+	if (fits) {
+		for (size_t i = 0; i < n; i++)
+			ring[(head + i) % CONSOLE_RING_BYTES] = buf[i];
+		__atomic_store_n(&head, head + n, __ATOMIC_RELEASE);
+	} else {
+		dropped++;
+	}
+	spin_unlock_irqrestore(&ring_lock, f);
+	return fits;
+}
+
+/* With uart_lock held: up to max bytes of the ring; wait for the UART only if told to. */
+static void send(size_t max, bool wait)
+{
+	uint64_t h = __atomic_load_n(&head, __ATOMIC_ACQUIRE);
+
+	while (tail < h && max) {
+		size_t at = (size_t)(tail % CONSOLE_RING_BYTES);
+		size_t n = MIN(MIN((size_t)(h - tail), CONSOLE_RING_BYTES - at), max);
+		if (wait) {
+			serial_write(ring + at, n);
+		} else if (!(n = serial_try_write(ring + at, n))) {
+			break;
+		}
+		__atomic_store_n(&tail, tail + n, __ATOMIC_RELEASE);
+		max -= n;
+	}
+}
+
+bool console_drain(size_t max)
+{
+	if (!spin_trylock(&uart_lock))
+		return false;
+	send(max, false);
+	bool left = __atomic_load_n(&head, __ATOMIC_ACQUIRE) != tail;
+	uint64_t lost = __atomic_load_n(&dropped, __ATOMIC_RELAXED);
+	spin_unlock(&uart_lock);
+	if (lost != dropped_reported && !left) {
+		char note[NOTE_MAX];
+		int n = fmt_snprintf(note, sizeof(note), "@log dropped=%llu\n",
+				     (unsigned long long)lost);
+		if (append(note, (size_t)n))
+			dropped_reported = lost;
+	}
+	return left;
+}
+
+/* Straight to the UART, after what the ring holds, so lines keep their order. */
+static void write_now(const char *buf, size_t n)
 {
 	uint64_t f = irq_save();
 	bool locked = true;
 
-	if (this_cpu()->in_fatal || stealable) {
-		locked = spin_lock_bounded(&console_lock, PANIC_LOCK_SPINS);
+	if (taken_over && owner_cpu == this_cpu()->index) {
+		locked = false;         /* it holds uart_lock for good */
+	} else if (this_cpu()->in_fatal || taken_over) {
+		locked = spin_lock_bounded(&uart_lock, PANIC_LOCK_SPINS);
 		if (!locked)    /* its holder was stopped, maybe mid-line: start a fresh one */
 			serial_write("\n", 1);
 	} else {
-		spin_lock(&console_lock);
+		spin_lock(&uart_lock);
 	}
+	send(CONSOLE_RING_BYTES, true);
 	serial_write(buf, n);
 	if (locked)
-		spin_unlock(&console_lock);
+		spin_unlock(&uart_lock);
 	irq_restore(f);
+}
+
+static void write_line(const char *buf, size_t n)
+{
+	if (async && !taken_over && !this_cpu()->in_fatal)
+		append(buf, n);
+	else
+		write_now(buf, n);
 }
 
 static unsigned cpu_index(void) { return this_cpu()->index; }

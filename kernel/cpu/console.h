@@ -1,11 +1,32 @@
-/* The console the log writes to: COM1, one line at a time under one lock. */
+/*
+ * The console the log writes to: COM1. Until console_async() every line goes to the UART at
+ * once, under one lock. From then on (the guests run) a line is copied into a ring, whole and
+ * under a short lock, and the ring goes to the UART from console_drain(), which the tick and
+ * idle loops call with interrupts on: no log line, record or guest output keeps interrupts off
+ * for the time a UART needs. A line that finds the ring full is dropped and counted, and the
+ * count is reported (`@log dropped=`). A CPU reporting a fatal error, and the end of a run,
+ * write synchronously again, after what the ring holds (console_take_over).
+ */
 #ifndef COURIER_KERNEL_CPU_CONSOLE_H
 #define COURIER_KERNEL_CPU_CONSOLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONSOLE_RING_BYTES      (256 * 1024)
+
 /* Once GS points at the boot CPU's per-CPU area: the UART, then the log's console. */
 void console_init(void);
-/* From the end of a run on: a CPU stopped while it held the console lock must not silence
- * the final report, so the lock is taken with a time limit. */
-void console_stealable(void);
+/* Lines go through the ring from now on. */
+void console_async(void);
+/* The end of a run (or a fatal error) on this CPU: it waits (bounded) for a drainer to let go
+ * of the UART and keeps it, so stopping the other CPUs cannot leave half a line behind; from
+ * then on every line is written at once, after what the ring holds. */
+void console_take_over(void);
+/* Send what the ring holds, up to max bytes and only as fast as the UART takes it without
+ * waiting; one CPU at a time (others return at once). Returns whether bytes are left. */
+bool console_drain(size_t max);
+/* Room in the ring now, for producers that would rather wait than lose a line. */
+size_t console_room(void);
 
 #endif

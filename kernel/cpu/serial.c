@@ -20,6 +20,7 @@
 #define FCR_ENABLE_CLEAR 0x07
 #define MCR_DTR_RTS     0x03
 #define LSR_THRE        BIT(5)
+#define UART_FIFO_BYTES 16      /* FCR enabled: THRE set means the whole FIFO is free */
 #define UART_CLOCK      115200
 #define BAUD            115200
 /* A missing or stuck UART must not hang the hypervisor: give up on a byte after this. */
@@ -62,4 +63,22 @@ void serial_write(const char *s, size_t n)
 			putc_raw('\r');
 		putc_raw(s[i]);
 	}
+}
+
+size_t serial_try_write(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (!present)
+		return n;
+	if (!(inb(COM1 + UART_LSR) & LSR_THRE))
+		return 0;
+	for (unsigned room = UART_FIFO_BYTES; i < n && room >= 2; i++, room--) {
+		if (s[i] == '\n') {
+			outb(COM1 + UART_THR, '\r');
+			room--;
+		}
+		outb(COM1 + UART_THR, (uint8_t)s[i]);
+	}
+	return i;
 }

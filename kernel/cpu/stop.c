@@ -63,7 +63,7 @@ void __noreturn stop_leave(void)
 void __noreturn stop_abort(void)
 {
 	stop_claim();
-	console_stealable();
+	console_take_over();
 	stop_others();
 	stop_leave();
 }

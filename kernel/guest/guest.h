@@ -72,6 +72,9 @@ struct guest {
 	unsigned ndevs;
 	char line[GUEST_CONSOLE_LINE];  /* console output up to the next newline */
 	unsigned line_len;
+	uint64_t report_tokens;         /* guest_may_report's bucket, and when it was filled */
+	uint64_t report_filled_us;
+	uint64_t reports_dropped;       /* records its actions made that were not printed */
 
 	/* statistics (@stat) */
 	uint64_t events, hypercalls, cpu_time_us, last_start_us;
@@ -96,6 +99,12 @@ void guest_stop(struct guest *g, enum guest_state s, const char *reason);
 /* Console output of a guest: whole lines, prefixed with its name so it cannot forge records. */
 void guest_console_write(struct guest *g, const char *buf, uint64_t len);
 void guest_console_flush(struct guest *g);
+/* Move the console on (kernel/cpu/console.h), with interrupts on for the while: from the tick
+ * and the idle loop, where no lock is held and nothing else runs on this CPU's behalf. */
+void guest_console_drain(void);
+/* Per guest, what its own actions make the hypervisor print (moves it asks for) is rate
+ * limited: true while g may still print one now; the rest is counted in g->reports_dropped. */
+bool guest_may_report(struct guest *g);
 bool guests_all_done(void);
 void guests_report_stats(void);
 const char *guest_state_name(enum guest_state s);

@@ -20,7 +20,7 @@
 #include "kernel/cpu/time.h"
 #include "kernel/cpu/trap.h"
 
-#define CONSOLE_CHUNK   128
+#define CONSOLE_PER_CALL 512            /* bytes one HC_CONSOLE_WRITE takes (it returns how many) */
 
 /* Kernel E_* codes to the ABI's (the negative of COURIER_E*). */
 static int64_t abi_error(int err)
@@ -38,22 +38,23 @@ static int64_t abi_error(int err)
 	return err < 0 ? -COURIER_EINVAL : err;
 }
 
+/* At most CONSOLE_PER_CALL bytes a call, turned into lines with interrupts on: no lock is held
+ * here, and no interrupt handler touches the guest's line buffer (guest_console.c). */
 static int64_t console_write(struct guest *g, uint64_t va, uint64_t len)
 {
-	char buf[CONSOLE_CHUNK];
+	char buf[CONSOLE_PER_CALL];
 
 	if (len > GUEST_CONSOLE_WRITE_MAX)
 		return -COURIER_ERANGE;
 	if (!guest_va_in_ram(g, va, len))
 		return -COURIER_EFAULT;
-	for (uint64_t done = 0; done < len;) {
-		uint64_t n = MIN(len - done, sizeof(buf));
-		if (guest_copy_from(g, buf, va + done, n))
-			return -COURIER_EFAULT;
-		guest_console_write(g, buf, n);
-		done += n;
-	}
-	return (int64_t)len;
+	uint64_t n = MIN(len, sizeof(buf));
+	if (guest_copy_from(g, buf, va, n))
+		return -COURIER_EFAULT;
+	irq_enable();
+	guest_console_write(g, buf, n);
+	irq_disable();
+	return (int64_t)n;
 }
 
 static int64_t upcall_set(struct guest *g, uint64_t entry, uint64_t stack)
@@ -89,7 +90,7 @@ static int64_t sched_move_hc(struct guest *g, uint64_t who, uint64_t cpu)
 	if (t->state == GUEST_EXITED || t->state == GUEST_CRASHED)
 		return -COURIER_ENOENT;
 	unsigned from = t->cpu;
-	int err = sched_move(t, (unsigned)MIN(cpu, (uint64_t)MAX_CPUS));
+	int err = sched_move(t, (unsigned)MIN(cpu, (uint64_t)MAX_CPUS), g);
 	if (!err && from != cpu)
 		guest_msgs_follow(t);
 	return abi_error(err);

@@ -139,7 +139,7 @@ bool sched_block(struct guest *g)
 	return block;
 }
 
-int sched_move(struct guest *g, unsigned cpu)
+int sched_move(struct guest *g, unsigned cpu, struct guest *by)
 {
 	if (cpu >= cpu_count || !cpu_at(cpu)->online)
 		return E_INVAL;
@@ -171,9 +171,11 @@ int sched_move(struct guest *g, unsigned cpu)
 				kick = true;
 			}
 		}
-		/* Under the lock, so a guest's records come in the order its states changed. */
-		report("guest name=%s cpu=%u state=%s reason=moved", g->name, cpu,
-		       guest_state_name(g->state));
+		/* Under the lock, so a guest's records come in the order its states changed;
+		 * a guest's own requests only as fast as guest_may_report allows. */
+		if (!by || guest_may_report(by))
+			report("guest name=%s cpu=%u state=%s reason=moved", g->name, cpu,
+			       guest_state_name(g->state));
 	}
 	unsigned running_on = g->running_on;
 	spin_unlock_irqrestore(&g->sched_lock, f);
@@ -206,7 +208,7 @@ static void move_all(void)
 		do
 			to = (to + 1) % cpu_count;
 		while (!cpu_at(to)->online);
-		if (to != g->cpu && sched_move(g, to) == 0)
+		if (to != g->cpu && sched_move(g, to, NULL) == 0)
 			guest_msgs_follow(g);
 	}
 }
@@ -222,6 +224,7 @@ void sched_tick(void)
 		policy.end_run();
 	if (g && time_since_boot_us() - g->last_start_us >= TIMESLICE_US && rqs[c->index].head)
 		g->need_resched = true;
+	guest_console_drain();
 }
 
 static void account(struct guest *g)
@@ -304,6 +307,9 @@ static void __noreturn __attribute__((used)) idle_loop(void)
 		if (boot_done && policy.end_when_idle && guests_all_done())
 			policy.end_run();
 		smp_poll_calls();
+		guest_console_drain();
+		if (boot_done && rqs[c->index].head)
+			continue;       /* woken while draining: no halt before it runs */
 		cpu_idle();
 	}
 }

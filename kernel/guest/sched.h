@@ -25,8 +25,9 @@ void sched_wake(struct guest *g);
 /* The current guest sleeps until an unmasked event is pending (returns false if one is). */
 bool sched_block(struct guest *g);
 /* Move a guest to another CPU, reported as @guest reason=moved; its pending events go with
- * it. E_NOENT once it has ended. */
-int sched_move(struct guest *g, unsigned cpu) __must_check;
+ * it. E_NOENT once it has ended. by: the guest that asked (its rate of records is limited,
+ * guest_may_report), NULL for the hypervisor's own moves. */
+int sched_move(struct guest *g, unsigned cpu, struct guest *by) __must_check;
 /* Timer tick on this CPU. */
 void sched_tick(void);
 /* On every return to ring 3: switch guests if needed, and enter the upcall if events wait. */
