@@ -97,11 +97,13 @@ void guest_crash(struct guest *g, struct trap_frame *f);
 /* End a guest (exited or crashed): quiesce its devices, flush its console, report it. */
 void guest_stop(struct guest *g, enum guest_state s, const char *reason);
 /* Console output of a guest: whole lines, prefixed with its name so it cannot forge records. */
-void guest_console_write(struct guest *g, const char *buf, uint64_t len);
+/* Take len bytes of the guest's output; returns how many it took (fewer once the guest's slice
+ * is over, so a long write never outlasts it). */
+uint64_t guest_console_write(struct guest *g, const char *buf, uint64_t len);
 void guest_console_flush(struct guest *g);
-/* Move the console on (kernel/cpu/console.h), with interrupts on for the while: from the tick
- * and the idle loop, where no lock is held and nothing else runs on this CPU's behalf. */
-void guest_console_drain(void);
+/* Move the console on (kernel/cpu/console.h), with interrupts on for the while: from an idle
+ * loop, or a little from a tick (where no lock is held). */
+void guest_console_drain(bool tick);
 /* Per guest, what its own actions make the hypervisor print (moves it asks for) is rate
  * limited: true while g may still print one now; the rest is counted in g->reports_dropped. */
 bool guest_may_report(struct guest *g);

@@ -4,21 +4,30 @@
  * the hypervisor's `@` records (a hostile guest cannot forge `@done`).
  *
  * No guest can make a CPU wait for the UART with interrupts off: HC_CONSOLE_WRITE takes at most
- * GUEST_CONSOLE_PER_CALL bytes per call and turns them into lines with interrupts on; a line
- * enters the console's ring (kernel/cpu/console.h) only while CONSOLE_RESERVE bytes stay free
- * for the hypervisor's own lines, so a guest that writes faster than the UART drains waits on
- * its own CPU time and never crowds out a record. The ring is drained from every CPU's tick and
- * idle loop, also with interrupts on (guest_console_drain).
+ * 512 bytes per call and turns them into lines with interrupts on. Whoever writes much pays for
+ * it: a guest line that finds more than GUEST_DRAIN_ABOVE bytes waiting drains the console's
+ * ring (kernel/cpu/console.h) first, on the guest's own CPU time, and it enters the ring only
+ * while CONSOLE_RESERVE bytes stay free for the hypervisor's own lines, so a flood slows its
+ * writer to the UART's pace and never crowds out a record. Otherwise the ring is drained by
+ * idle CPUs, and a little at every tick of the boot CPU (guest_console_drain).
  */
 #include "kernel/guest/guest.h"
 #include "kernel/arch/cpu.h"
 #include "kernel/cpu/console.h"
+#include "kernel/cpu/time.h"
 #include "kernel/lib/log.h"
 
 /* Bytes of the ring a guest's line may not take: room for the hypervisor's records. */
 #define CONSOLE_RESERVE         (32 * 1024)
-/* What one drain sends at most: bounds the time a tick spends on the console. */
+/* A writing guest drains first when more than this is waiting. */
+#define GUEST_DRAIN_ABOVE       (16 * 1024)
+/* What one drain sends at most: from an idle CPU, a writing guest (a step), a tick. */
 #define CONSOLE_DRAIN_BYTES     (16 * 1024)
+#define GUEST_DRAIN_STEP        1024
+#define TICK_DRAIN_BYTES        256
+/* A UART that takes nothing (stuck, or gone) must not hold a writer for ever: after this long
+ * its line goes in anyway (or is dropped and counted when the ring is full). */
+#define GUEST_WAIT_US           50000
 /* A line's prefix and stamp ("[   1.234567 c12] name| "), beside its text. */
 #define LINE_OVERHEAD           (COURIER_NAME_MAX + 32)
 
@@ -26,23 +35,32 @@ static void flush(struct guest *g)
 {
 	if (!g->line_len)
 		return;
-	/* With interrupts on (inside HC_CONSOLE_WRITE) wait for room; else (the guest ended, on
-	 * its way out) take what is there. */
-	while ((read_rflags() & RFLAGS_IF) &&
-	       console_room() < CONSOLE_RESERVE + g->line_len + LINE_OVERHEAD) {
-		if (!console_drain(CONSOLE_DRAIN_BYTES))
-			cpu_relax();
+	/* With interrupts on (inside HC_CONSOLE_WRITE) the writer drains first, in steps, until
+	 * little waits or its slice is over and its line fits beside the reserve; else (the guest
+	 * ended, on its way out) the line takes what is there. */
+	size_t need = CONSOLE_RESERVE + g->line_len + LINE_OVERHEAD;
+	uint64_t deadline = time_since_boot_us() + GUEST_WAIT_US;
+
+	while ((read_rflags() & RFLAGS_IF) && time_since_boot_us() < deadline &&
+	       (CONSOLE_RING_BYTES - console_room() > GUEST_DRAIN_ABOVE || console_room() < need)) {
+		if (g->need_resched && console_room() >= need)
+			break;
+		if (!console_drain(GUEST_DRAIN_STEP))
+			cpu_relax();    /* another CPU drains, or the UART is full */
 	}
 	log_info("%s| %.*s", g->name, (int)g->line_len, g->line);
 	g->line_len = 0;
 }
 
-void guest_console_write(struct guest *g, const char *buf, uint64_t len)
+uint64_t guest_console_write(struct guest *g, const char *buf, uint64_t len)
 {
 	for (uint64_t i = 0; i < len; i++) {
 		char c = buf[i];
 		if (c == '\n') {
 			flush(g);
+			/* Its slice is over (the tick said so): the rest waits for its next turn. */
+			if (g->need_resched)
+				return i + 1;
 			continue;
 		}
 		/* Control characters would let a guest rewrite the terminal: shown as '?'. */
@@ -50,6 +68,7 @@ void guest_console_write(struct guest *g, const char *buf, uint64_t len)
 		if (g->line_len == sizeof(g->line))
 			flush(g);
 	}
+	return len;
 }
 
 void guest_console_flush(struct guest *g)
@@ -57,12 +76,12 @@ void guest_console_flush(struct guest *g)
 	flush(g);
 }
 
-void guest_console_drain(void)
+void guest_console_drain(bool tick)
 {
 	uint64_t f = read_rflags();
 
 	irq_enable();
-	console_drain(CONSOLE_DRAIN_BYTES);
+	console_drain(tick ? TICK_DRAIN_BYTES : CONSOLE_DRAIN_BYTES);
 	if (!(f & RFLAGS_IF))
 		irq_disable();
 }

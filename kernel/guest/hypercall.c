@@ -52,7 +52,7 @@ static int64_t console_write(struct guest *g, uint64_t va, uint64_t len)
 	if (guest_copy_from(g, buf, va, n))
 		return -COURIER_EFAULT;
 	irq_enable();
-	guest_console_write(g, buf, n);
+	n = guest_console_write(g, buf, n);
 	irq_disable();
 	return (int64_t)n;
 }

@@ -224,7 +224,8 @@ void sched_tick(void)
 		policy.end_run();
 	if (g && time_since_boot_us() - g->last_start_us >= TIMESLICE_US && rqs[c->index].head)
 		g->need_resched = true;
-	guest_console_drain();
+	if (c->index == 0)
+		guest_console_drain(true);
 }
 
 static void account(struct guest *g)
@@ -307,7 +308,7 @@ static void __noreturn __attribute__((used)) idle_loop(void)
 		if (boot_done && policy.end_when_idle && guests_all_done())
 			policy.end_run();
 		smp_poll_calls();
-		guest_console_drain();
+		guest_console_drain(false);
 		if (boot_done && rqs[c->index].head)
 			continue;       /* woken while draining: no halt before it runs */
 		cpu_idle();
