@@ -22,6 +22,7 @@
 #include "kernel/cpu/console.h"
 #include "kernel/cpu/stop.h"
 #include "kernel/guest/hypercall.h"
+#include "kernel/guest/guest_msg.h"
 #include "kernel/cpu/smp.h"
 #include "kernel/lib/string.h"
 #include "kernel/cpu/time.h"
@@ -221,6 +222,7 @@ static void __noreturn kmain_on_stack(void)
 	pci_setup();
 	iommu_setup();
 	ir_setup();
+	guest_msg_set_storm_rate(options.storm_rate);
 	guests_create(&mb);
 
 	if (options.selftests & SELFTEST_SMP)

@@ -12,6 +12,7 @@ struct options options = {
 	.maxcpus = MAX_CPUS,
 	.iommu_qi = true,
 	.ir_entries = 256,
+	.storm_rate = 100000,
 };
 
 /* exit=idle | never | <ms> */
@@ -73,6 +74,7 @@ static const struct cmdline_opt table[] = {
 	CMDLINE_OPT_U64("iommu_fault_cpu", options.iommu_fault_cpu, 0, MAX_CPUS - 1),
 	CMDLINE_OPT_BOOL("iommu_qi", options.iommu_qi),
 	CMDLINE_OPT_U64("ir_entries", options.ir_entries, 2, 65536),
+	CMDLINE_OPT_U64("storm_rate", options.storm_rate, 0, 10000000),
 };
 
 unsigned options_parse(const char *cmdline)

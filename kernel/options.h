@@ -26,6 +26,7 @@ struct options {
 	uint64_t iommu_fault_cpu;       /* CPU index that takes VT-d fault events */
 	bool iommu_qi;                  /* queued invalidation where units have it */
 	uint64_t ir_entries;            /* interrupt-remapping table entries per unit */
+	uint64_t storm_rate;            /* device messages a second above which one is held */
 };
 
 extern struct options options;

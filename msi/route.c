@@ -52,8 +52,16 @@ static bool cpu_ok(unsigned cpu)
 	return cpu < cpu_count && cpu_at(cpu)->online;
 }
 
+/* Masked where the function cannot mask it: the entry is not present (route_mask). */
+static bool irte_masked(const struct route *r)
+{
+	return r->masked && !msi_can_mask(r->md);
+}
+
 static struct vtd_irte_ret entry(const struct route *r, unsigned cpu, unsigned vector)
 {
+	if (irte_masked(r))
+		return (struct vtd_irte_ret){ .e = { 0, 0 } };
 	struct vtd_irte_fields f = {
 		.present = true, .dlm = VTD_DLM_FIXED, .vector = (uint8_t)vector,
 		.dst = cpu_at(cpu)->apic_id, .svt = r->md->src.svt, .sq = r->md->src.sq,
@@ -169,6 +177,26 @@ int route_retarget(struct route *r, unsigned cpu)
 		return E_RANGE;
 	uint64_t f = spin_lock_irqsave(&lock);
 	int err = r->used ? retarget_locked(r, cpu) : E_NOENT;
+	spin_unlock_irqrestore(&lock, f);
+	return err;
+}
+
+int route_mask(struct route *r, bool masked)
+{
+	uint64_t f = spin_lock_irqsave(&lock);
+	int err = 0;
+
+	if (!r->used) {
+		err = E_NOENT;
+	} else if (r->masked != masked) {
+		r->masked = masked;
+		if (msi_can_mask(r->md)) {
+			msi_mask(r->md, r->msg, masked);
+		} else {
+			struct vtd_irte_ret e = entry(r, r->cpu, r->vector);
+			err = e.err ? e.err : ir_write(r->md->ir, r->irte, e.e);
+		}
+	}
 	spin_unlock_irqrestore(&lock, f);
 	return err;
 }

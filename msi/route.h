@@ -5,6 +5,7 @@
  *   route_create(dev, k, cpu, fn, arg)  message k of dev (after msi_enable) interrupts CPU cpu,
  *                                        which runs fn(route, arg) with interrupts off
  *   route_retarget(route, cpu)          send it to another CPU (or a fresh vector on the same)
+ *   route_mask(route, masked)           hold the message at its source, or let it go
  *   route_destroy(route)                stop it; the message is masked where it can be
  *
  * A route gets a vector on its CPU and the IRTE base + k names (CPU's APIC, vector) with the
@@ -53,6 +54,7 @@ struct route {
 	void *arg;
 	volatile unsigned drains;       /* vectors of this route still being released */
 	uint64_t moves;
+	bool masked;                    /* route_mask: held at the source */
 };
 
 struct route_ret {
@@ -65,6 +67,13 @@ struct route_ret {
 struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, route_handler_t fn,
 			      void *arg);
 int route_retarget(struct route *r, unsigned cpu) __must_check;
+/*
+ * Hold the route's message at its source (masked) or let it go again. Where the function can
+ * mask it (an MSI-X entry, MSI with per-vector masking) its mask bit; elsewhere the IRTE is
+ * made not present (with its invalidation), so the IOMMU drops the message with an
+ * interrupt-remapping fault, and a retarget while masked keeps it so. E_NOENT once destroyed.
+ */
+int route_mask(struct route *r, bool masked);
 int route_destroy(struct route *r);
 
 /* The route of message k of d, or NULL. */

@@ -2,6 +2,7 @@
  * edu: a driver for QEMU's edu device (1234:11e8, QEMU docs/specs/edu.rst) that the guest owns.
  *
  *   dev=<bdf> [msi_rounds=N] [timeout_ms=T] [bad_dma=<addr>] [bad_dma_dir=read|write] [hop]
+ *            [storm=N] [mask_rounds=K]
  *
  * hop: after each MSI round the guest moves itself to the next CPU (HC_SCHED_MOVE, wrapping
  * to CPU 0 when the next one does not exist), so its message must follow it every round.
@@ -12,7 +13,12 @@
  * raised through 0x60, N times), dma_irq (a DMA that raises 0x100 when done), then bad_dma: a
  * transfer from (or to) an address outside the guest's memory, by default its first byte past
  * mem_end, which the hypervisor must block and report as a DMA fault (result=issued: the guest
- * cannot see the fault; the hypervisor's @dmafault record is the check). Last line:
+ * cannot see the fault; the hypervisor's @dmafault record is the check). With storm=N, after
+ * msi: N raises as fast as it can (a misbehaving device), then a wait; "test=storm raised=N
+ * events=E" (the hypervisor is to hold the message at its source, @storm). With
+ * mask_rounds=K, after msi: the port masked, K raises (each acknowledged), no upcall may come;
+ * unmasked, the one pending event arrives, and one more raise does too ("test=port_mask"; the
+ * hypervisor's @stat says how many reached it while masked). Last line:
  * "edu guest=<name> dev=<bdf> tests=<n> failed=<n> result=pass|fail"; exit code = failures.
  */
 #include <stdio.h>
@@ -195,6 +201,8 @@ static int setup_msi(const struct courier_dev_info *dev, int *port)
 	return ret;
 }
 
+static int msi_port = -1;
+
 static void test_msi(const struct courier_dev_info *dev, uint64_t rounds)
 {
 	uint64_t ok_rounds = 0;
@@ -207,6 +215,7 @@ static void test_msi(const struct courier_dev_info *dev, uint64_t rounds)
 		result("dma_irq", false, "");
 		return;
 	}
+	msi_port = port;
 	bool hop = guest_arg_flag("hop");
 	uint64_t cpu = start_info->cpu;
 
@@ -227,6 +236,50 @@ static void test_msi(const struct courier_dev_info *dev, uint64_t rounds)
 	     wait_msi(rounds + 1, EDU_DMA_IRQ_VALUE);
 	snprintf(extra, sizeof(extra), "events=%llu ", (unsigned long long)msi_events);
 	result("dma_irq", ok, extra);
+}
+
+/* Spin (upcalls run) for ms milliseconds of the hypervisor's time. */
+static void settle(uint64_t ms)
+{
+	uint64_t end = hc_time() + ms * NS_PER_MS;
+	while (hc_time() < end)
+		;
+}
+
+static void test_storm(uint64_t n)
+{
+	uint64_t before = msi_events;
+	char extra[64];
+
+	for (uint64_t i = 0; i < n; i++)
+		wr32(EDU_INTR_RAISE, EDU_RAISE_VALUE);
+	settle(300);
+	wr32(EDU_INTR_ACK, rd32(EDU_INTR_STATUS));
+	snprintf(extra, sizeof(extra), "raised=%llu events=%llu ", (unsigned long long)n,
+		 (unsigned long long)(msi_events - before));
+	result("storm", msi_events > before, extra);
+	settle(2000);           /* every hold is over: msi works again for what follows */
+}
+
+static void test_port_mask(uint64_t k)
+{
+	uint64_t before = msi_events;
+	char extra[96];
+
+	evt_mask((unsigned)msi_port);
+	for (uint64_t i = 0; i < k; i++) {
+		wr32(EDU_INTR_RAISE, EDU_RAISE_VALUE);
+		settle(1);
+		wr32(EDU_INTR_ACK, rd32(EDU_INTR_STATUS));
+	}
+	uint64_t masked = msi_events - before;
+	evt_unmask((unsigned)msi_port);
+	bool pending = evt_wait(msi_seen, &(uint64_t){ before + 1 }, timeout_ns);
+	wr32(EDU_INTR_RAISE, EDU_RAISE_VALUE);
+	bool again = wait_msi(before + 2, EDU_RAISE_VALUE);
+	snprintf(extra, sizeof(extra), "raised=%llu masked_events=%llu pending=%d again=%d ",
+		 (unsigned long long)k + 1, (unsigned long long)masked, pending, again);
+	result("port_mask", masked == 0 && pending && again && msi_events == before + 2, extra);
 }
 
 /*
@@ -283,6 +336,10 @@ int main(int argc, char **argv)
 	test_liveness();
 	test_dma();
 	test_msi(dev, guest_arg_u64("msi_rounds", 10));
+	if (msi_port >= 0 && guest_arg("storm"))
+		test_storm(guest_arg_u64("storm", 0));
+	if (msi_port >= 0 && guest_arg("mask_rounds"))
+		test_port_mask(guest_arg_u64("mask_rounds", 0));
 	if (bad_default + PAGE_SIZE > EDU_DMA_LIMIT)
 		bad_default = PAGE_SIZE;
 	test_bad_dma(guest_arg_u64("bad_dma", bad_default), dir && !strcmp(dir, "write"));

@@ -5,10 +5,21 @@
  * that owns the port, whose handler raises that port; when that guest moves, its bindings'
  * routes are retargeted to its new CPU, so the next message interrupts the CPU it runs on.
  * No driver domain and no other CPU on the way.
+ *
+ * A message is held at its source (route_mask: the device's mask bit, else a not-present
+ * IRTE) while its port is masked, and while it storms:
+ * - the port: the first message that finds its port masked holds the source; HC_EVT_UNMASK of
+ *   the port lets it go (its pending bit is kept, so nothing is lost);
+ * - a storm: more than storm_rate= messages a second (counted over STORM_WINDOW_US) holds the
+ *   source for STORM_HOLD_US, doubled for each storm that follows within a second of the last
+ *   (up to STORM_HOLD_MAX_SHIFT times), and reports `@storm ... state=held`; the boot CPU's
+ *   tick lets it go once calm (`@storm ... state=released`).
  */
 #include "kernel/guest/guest_msg.h"
 #include "kernel/lib/error.h"
 #include "kernel/guest/event.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/cpu/time.h"
 #include "kernel/guest/guest.h"
 #include "kernel/guest/guest_dev.h"
 #include "kernel/lib/log.h"
@@ -18,6 +29,10 @@
 #include "pci/pci.h"
 
 #define BINDINGS_MAX ROUTE_MAX
+#define STORM_WINDOW_US         10000
+#define STORM_HOLD_US           100000
+#define STORM_HOLD_MAX_SHIFT    4
+#define STORM_AGAIN_US          1000000 /* a storm this soon after the last: a longer hold */
 
 struct binding {
 	bool used;
@@ -25,6 +40,13 @@ struct binding {
 	struct guest *target;   /* owns the port */
 	unsigned port;
 	struct route *route;
+	/* Written by deliver() on the CPU taking the message (approximate while it moves). */
+	uint64_t window_us;     /* the current storm window began */
+	uint32_t window_n;      /* messages in it */
+	bool port_held;         /* held while its port is masked */
+	bool storm_held;        /* held for a storm, until release_us */
+	uint64_t release_us, last_storm_us;
+	unsigned storms;        /* storms in a row: the hold doubles */
 };
 
 /*
@@ -36,12 +58,100 @@ struct binding {
  */
 static struct binding bindings[BINDINGS_MAX];
 static struct spinlock lock = SPINLOCK_INIT;
+static uint64_t storm_per_window;       /* 0: storms are not looked for */
+static volatile unsigned storms_held;   /* bindings held for a storm: the tick looks */
+
+void guest_msg_set_storm_rate(uint64_t per_second)
+{
+	storm_per_window = per_second * STORM_WINDOW_US / 1000000;
+	if (per_second && !storm_per_window)
+		storm_per_window = 1;
+}
+
+static void report_storm(const struct binding *b, const char *state, uint64_t extra)
+{
+	char s[PCI_BDF_STRLEN];
+	report("storm dev=%s msg=%u guest=%s port=%u state=%s %s=%llu",
+	       pci_bdf_fmt(s, b->route->md->dev->bdf), b->route->msg, b->target->name, b->port,
+	       state, *state == 'h' ? "hold_ms" : "held", (unsigned long long)extra);
+}
+
+static bool port_masked(const struct binding *b)
+{
+	const struct courier_shared_info *sh = b->target->shared;
+	return sh->evt_mask[b->port / 64] >> (b->port % 64) & 1;
+}
 
 /* The message arrived (on the target's CPU, or its old one while a move drains). */
 static void deliver(struct route *r, void *arg)
 {
 	struct binding *b = arg;
+
 	evt_raise(b->target, b->port);
+	if (port_masked(b) && !b->port_held) {
+		b->port_held = true;
+		if (!b->storm_held && route_mask(r, true))
+			log_warn("guest %s: message %u cannot be held", b->owner->name, r->msg);
+	}
+	if (!storm_per_window || b->storm_held)
+		return;
+	uint64_t now = time_since_boot_us();
+	if (now - b->window_us >= STORM_WINDOW_US) {
+		b->window_us = now;
+		b->window_n = 0;
+	}
+	if (++b->window_n <= storm_per_window)
+		return;
+	b->storms = b->last_storm_us && now - b->last_storm_us < STORM_AGAIN_US ?
+		    MIN(b->storms + 1, STORM_HOLD_MAX_SHIFT) : 0;
+	b->last_storm_us = now;
+	uint64_t hold = (uint64_t)STORM_HOLD_US << b->storms;
+	b->release_us = now + hold;
+	/* Two CPUs may take its messages while it moves: one of them holds it. */
+	if (__atomic_exchange_n(&b->storm_held, true, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_add_fetch(&storms_held, 1, __ATOMIC_RELEASE);
+	if (!b->port_held && route_mask(r, true))
+		log_warn("guest %s: message %u cannot be held", b->owner->name, r->msg);
+	report_storm(b, "held", hold / 1000);
+}
+
+/* The boot CPU's tick: storms whose hold is over are let go. */
+void guest_msgs_tick(void)
+{
+	if (!__atomic_load_n(&storms_held, __ATOMIC_ACQUIRE))
+		return;
+	uint64_t now = time_since_boot_us();
+	uint64_t f = spin_lock_irqsave(&lock);
+	for (unsigned i = 0; i < BINDINGS_MAX; i++) {
+		struct binding *b = &bindings[i];
+		if (!b->used || !b->storm_held || now < b->release_us)
+			continue;
+		b->storm_held = false;
+		b->window_n = 0;
+		__atomic_sub_fetch(&storms_held, 1, __ATOMIC_RELEASE);
+		if (!b->port_held && route_mask(b->route, false))
+			log_warn("guest %s: message %u cannot be let go", b->owner->name,
+				 b->route->msg);
+		report_storm(b, "released", (now - b->last_storm_us) / 1000);
+	}
+	spin_unlock_irqrestore(&lock, f);
+}
+
+/* g unmasked port: the messages held for it go again (unless a storm holds them). */
+void guest_msgs_port_unmasked(struct guest *g, unsigned port)
+{
+	uint64_t f = spin_lock_irqsave(&lock);
+	for (unsigned i = 0; i < BINDINGS_MAX; i++) {
+		struct binding *b = &bindings[i];
+		if (!b->used || b->target != g || b->port != port || !b->port_held)
+			continue;
+		b->port_held = false;
+		if (!b->storm_held && route_mask(b->route, false))
+			log_warn("guest %s: message %u cannot be let go", b->owner->name,
+				 b->route->msg);
+	}
+	spin_unlock_irqrestore(&lock, f);
 }
 
 /* The ABI's device address: segment << 16 | bus << 8 | devfn. */
@@ -117,6 +227,8 @@ static void unbind(struct binding *b)
 	if (route_destroy(b->route))
 		log_err("guest %s: cannot destroy the route of message %u", b->owner->name,
 			b->route->msg);
+	if (b->storm_held)
+		__atomic_sub_fetch(&storms_held, 1, __ATOMIC_RELEASE);
 	b->used = false;
 }
 

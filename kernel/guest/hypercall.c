@@ -124,8 +124,12 @@ static int64_t dispatch(struct guest *g, struct trap_frame *f)
 		return evt_upcall_return(g, f) ? -COURIER_EINVAL : 0;
 	case HC_EVT_ALLOC:
 		return abi_error(evt_alloc(g));
-	case HC_EVT_UNMASK:
-		return abi_error(evt_unmask(g, a0));
+	case HC_EVT_UNMASK: {
+		int err = evt_unmask(g, a0);
+		if (!err)
+			guest_msgs_port_unmasked(g, (unsigned)a0);
+		return abi_error(err);
+	}
 	case HC_EVT_OFFER:
 		return abi_error(evt_offer(g, a0, a1));
 	case HC_EVT_SEND:

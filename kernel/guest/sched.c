@@ -224,8 +224,10 @@ void sched_tick(void)
 		policy.end_run();
 	if (g && time_since_boot_us() - g->last_start_us >= TIMESLICE_US && rqs[c->index].head)
 		g->need_resched = true;
-	if (c->index == 0)
+	if (c->index == 0) {
+		guest_msgs_tick();
 		guest_console_drain(true);
+	}
 }
 
 static void account(struct guest *g)
