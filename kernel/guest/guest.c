@@ -9,6 +9,7 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/guest/guest_dev.h"
 #include "kernel/guest/guest_mm.h"
+#include "kernel/guest/guest_msg.h"
 #include "kernel/lib/log.h"
 #include "kernel/firmware/multiboot2.h"
 #include "kernel/cpu/percpu.h"
@@ -297,6 +298,10 @@ void guests_create(const struct mb2_info *mb)
 
 void guests_start(void)
 {
+	unsigned loaded = 0;
+	for (unsigned i = 0; i < guest_count; i++)
+		loaded += guests[i].state == GUEST_LOADED;
+	guest_msg_shares(loaded);
 	for (unsigned i = 0; i < guest_count; i++) {
 		if (guests[i].state == GUEST_LOADED) {
 			report_guest_state(&guests[i], GUEST_RUNNING);

@@ -15,10 +15,12 @@
 #include "kernel/arch/spinlock.h"
 #include "kernel/arch/fpu.h"
 #include "kernel/cpu/trap.h"
+#include "iommu/topology.h"
 
 struct pci_dev;
 
 #define MAX_GUESTS              32
+#define GUEST_IR_UNITS          IOMMU_MAX_UNITS
 
 enum guest_state {
 	GUEST_LOADED,           /* created, not yet run */
@@ -75,6 +77,9 @@ struct guest {
 	uint64_t report_tokens;         /* guest_may_report's bucket, and when it was filled */
 	uint64_t report_filled_us;
 	uint64_t reports_dropped;       /* records its actions made that were not printed */
+	/* Its use of what guests share (kernel/guest/guest_msg.c, "Shares"). */
+	unsigned routes_held;           /* messages bound to its ports: vectors on its CPU */
+	unsigned irtes_held[GUEST_IR_UNITS];    /* IRTEs its devices' messages hold, per unit */
 
 	/* statistics (@stat) */
 	uint64_t events, hypercalls, cpu_time_us, last_start_us;

@@ -14,6 +14,14 @@
  *   source for STORM_HOLD_US, doubled for each storm that follows within a second of the last
  *   (up to STORM_HOLD_MAX_SHIFT times), and reports `@storm ... state=held`; the boot CPU's
  *   tick lets it go once calm (`@storm ... state=released`).
+ *
+ * Shares: no guest can use up what the others need. When the guests start, each gets an equal
+ * share of the device vectors of a CPU and of the route table (a message bound to a guest's
+ * port has a vector on that guest's CPU, wherever it moves, so the guests on any CPU together
+ * never need more than there are) and of each remapping unit's free IRTEs (a function's
+ * messages take a block on its unit). A guest's ports are its own already. Going over a share
+ * is E_NOMEM to the guest that asked: the binder for a port's share, the device's owner for
+ * IRTEs.
  */
 #include "kernel/guest/guest_msg.h"
 #include "kernel/lib/error.h"
@@ -24,6 +32,9 @@
 #include "kernel/guest/guest_dev.h"
 #include "kernel/lib/log.h"
 #include "kernel/arch/spinlock.h"
+#include "iommu/ir_table.h"
+#include "iommu/unit.h"
+#include "kernel/cpu/vectors.h"
 #include "msi/msi.h"
 #include "msi/route.h"
 #include "pci/pci.h"
@@ -59,6 +70,24 @@ struct binding {
 static struct binding bindings[BINDINGS_MAX];
 static struct spinlock lock = SPINLOCK_INIT;
 static uint64_t storm_per_window;       /* 0: storms are not looked for */
+static unsigned share_routes;                   /* 0: no shares (before the guests start) */
+static unsigned share_irtes[GUEST_IR_UNITS];
+
+void guest_msg_shares(unsigned guests)
+{
+	unsigned vectors = VEC_DYNAMIC_LAST - VEC_DYNAMIC_FIRST + 1;
+
+	if (!guests)
+		return;
+	share_routes = MIN(vectors, (unsigned)BINDINGS_MAX) / guests;
+	for (unsigned u = 0; u < GUEST_IR_UNITS; u++) {
+		struct ir_table *t = ir_table_at(u);
+		if (t)
+			share_irtes[u] = (t->alloc.size - t->alloc.used) / guests;
+	}
+	log_info("guests: each may bind %u messages to its ports and hold %u IRTEs of unit 0",
+		 share_routes, share_irtes[0]);
+}
 static volatile unsigned storms_held;   /* bindings held for a storm: the tick looks */
 
 void guest_msg_set_storm_rate(uint64_t per_second)
@@ -173,8 +202,17 @@ int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n)
 		return E_NOENT;
 	if (n == 0 || n > 2048)
 		return E_RANGE;
+	struct ir_table *t = ir_table_for(d);
+	unsigned unit = t ? t->u->index : 0;
+	if (t && unit < GUEST_IR_UNITS && share_routes &&
+	    g->irtes_held[unit] + irte_block_size((unsigned)n) > share_irtes[unit])
+		return E_NOMEM;
 	int err = msi_enable(d, (unsigned)n, &md);
-	return err ? err : (int)md->n;
+	if (err)
+		return err;
+	if (unit < GUEST_IR_UNITS)
+		g->irtes_held[unit] += md->block;
+	return (int)md->n;
 }
 
 static struct binding *find(const struct pci_dev *d, unsigned msg)
@@ -205,15 +243,16 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 	for (unsigned i = 0; !b && i < BINDINGS_MAX; i++)
 		if (!bindings[i].used)
 			b = &bindings[i];
-	if (find(d, (unsigned)msg) || !b) {
+	if (find(d, (unsigned)msg) || !b || (share_routes && t->routes_held >= share_routes)) {
 		spin_unlock_irqrestore(&lock, f);
-		return b ? E_BUSY : E_NOMEM;
+		return b && find(d, (unsigned)msg) ? E_BUSY : E_NOMEM;
 	}
 	*b = (struct binding){ .owner = g, .target = t, .port = (unsigned)port };
 	struct route_ret r = route_create(d, (unsigned)msg, t->cpu, deliver, b);
 	if (!r.err) {
 		b->route = r.r;
 		b->used = true;
+		t->routes_held++;
 		char s[PCI_BDF_STRLEN];
 		report("bind dev=%s msg=%u irte=%u cpu=%u guest=%s port=%u", pci_bdf_fmt(s, d->bdf),
 		       (unsigned)msg, r.r->irte, r.r->cpu, t->name, (unsigned)port);
@@ -229,6 +268,7 @@ static void unbind(struct binding *b)
 			b->route->msg);
 	if (b->storm_held)
 		__atomic_sub_fetch(&storms_held, 1, __ATOMIC_RELEASE);
+	b->target->routes_held--;
 	b->used = false;
 }
 
@@ -255,8 +295,12 @@ void guest_msgs_release(struct guest *g)
 	spin_unlock_irqrestore(&lock, f);
 	for (unsigned i = 0; i < g->ndevs; i++) {
 		struct msi_dev *md = msi_dev_of(g->devs[i]);
-		if (md)
-			msi_disable(md);
+		if (!md)
+			continue;
+		unsigned unit = md->ir->u->index, block = md->block;
+		msi_disable(md);
+		if (unit < GUEST_IR_UNITS)
+			g->irtes_held[unit] -= block;
 	}
 }
 
