@@ -2,7 +2,7 @@
  * edu: a driver for QEMU's edu device (1234:11e8, QEMU docs/specs/edu.rst) that the guest owns.
  *
  *   dev=<bdf> [msi_rounds=N] [timeout_ms=T] [bad_dma=<addr>] [bad_dma_dir=read|write] [hop]
- *            [storm=N] [mask_rounds=K]
+ *            [storm=N] [mask_rounds=K] [crash_at_end]
  *
  * hop: after each MSI round the guest moves itself to the next CPU (HC_SCHED_MOVE, wrapping
  * to CPU 0 when the next one does not exist), so its message must follow it every round.
@@ -18,7 +18,9 @@
  * events=E" (the hypervisor is to hold the message at its source, @storm). With
  * mask_rounds=K, after msi: the port masked, K raises (each acknowledged), no upcall may come;
  * unmasked, the one pending event arrives, and one more raise does too ("test=port_mask"; the
- * hypervisor's @stat says how many reached it while masked). Last line:
+ * hypervisor's @stat says how many reached it while masked). With crash_at_end it reads a
+ * hypervisor address after its last line (it must be stopped; with restart=on it runs again).
+ * Last line:
  * "edu guest=<name> dev=<bdf> tests=<n> failed=<n> result=pass|fail"; exit code = failures.
  */
 #include <stdio.h>
@@ -60,6 +62,7 @@
 #define EDU_RAISE_VALUE         0x1u
 
 #define NS_PER_MS               1000000ull
+#define HV_DIRECT_MAP           0xffff800000000000ull   /* the hypervisor's: never ours */
 #define PAGE_SIZE               4096u
 
 static const char *me;
@@ -345,5 +348,9 @@ int main(int argc, char **argv)
 	test_bad_dma(guest_arg_u64("bad_dma", bad_default), dir && !strcmp(dir, "write"));
 	printf("edu guest=%s dev=%s tests=%u failed=%u result=%s\n", me, bdf, tests, failed,
 	       failed ? "fail" : "pass");
+	if (guest_arg_flag("crash_at_end")) {
+		fflush(stdout);
+		(void)*(volatile uint64_t *)HV_DIRECT_MAP;
+	}
 	return (int)failed;
 }

@@ -31,6 +31,7 @@ const char *guest_state_name(enum guest_state s)
 	case GUEST_EXITED: return "exited";
 	case GUEST_CRASHED: return "crashed";
 	case GUEST_REJECTED: return "rejected";
+	case GUEST_RESTARTED: return "restarted";
 	}
 	return "unknown";
 }
@@ -40,8 +41,6 @@ static void report_guest_state(const struct guest *g, enum guest_state s)
 	report("guest name=%s cpu=%u state=%s reason=-", g->name, g->cpu, guest_state_name(s));
 }
 
-/* The record goes out before the state changes: an idle CPU that sees the last guest end
- * starts ending the run at once, and the record must already be out by then. */
 /* A guest may make the hypervisor print GUEST_REPORT_BURST records at once and
  * GUEST_REPORT_PER_S a second after that (what a person can still read; a test still counts). */
 #define GUEST_REPORT_BURST      64
@@ -64,6 +63,8 @@ bool guest_may_report(struct guest *g)
 	return false;
 }
 
+/* The record goes out before the state changes: an idle CPU that sees the last guest end
+ * starts ending the run at once, and the record must already be out by then. */
 void guest_set_state(struct guest *g, enum guest_state s, const char *reason)
 {
 	if (reason) {
@@ -99,7 +100,8 @@ bool guests_all_done(void)
 {
 	for (unsigned i = 0; i < guest_count; i++) {
 		enum guest_state s = guests[i].state;
-		if (s != GUEST_EXITED && s != GUEST_CRASHED && s != GUEST_REJECTED)
+		if ((s != GUEST_EXITED && s != GUEST_CRASHED && s != GUEST_REJECTED) ||
+		    guests[i].restart_pending)
 			return false;
 	}
 	return true;
@@ -112,9 +114,10 @@ void guests_report_stats(void)
 		if (g->state == GUEST_REJECTED)
 			continue;
 		report("stat guest=%s events=%llu hypercalls=%llu cpu_time=%llu state=%s "
-		       "reports_dropped=%llu", g->name, (unsigned long long)g->events,
+		       "reports_dropped=%llu restarts=%u", g->name, (unsigned long long)g->events,
 		       (unsigned long long)g->hypercalls, (unsigned long long)g->cpu_time_us,
-		       guest_state_name(g->state), (unsigned long long)g->reports_dropped);
+		       guest_state_name(g->state), (unsigned long long)g->reports_dropped,
+		       g->restarts);
 		for (unsigned p = 0; p < COURIER_EVT_PORTS; p++)
 			if (g->ports[p].allocated)
 				report("stat guest=%s port=%u received=%llu cpu=%u", g->name, p,
@@ -123,6 +126,8 @@ void guests_report_stats(void)
 }
 
 #define R(x) (unsigned long long)(x)
+
+static void restart_later(struct guest *g);
 
 void guest_crash(struct guest *g, struct trap_frame *f)
 {
@@ -133,6 +138,7 @@ void guest_crash(struct guest *g, struct trap_frame *f)
 	log_warn("guest %s: %s (vector %llu, error code %#llx, cr2 %#llx): stopped", g->name,
 		 exception_name((unsigned)f->vector), R(f->vector), R(f->error), R(read_cr2()));
 	dump_registers(f);
+	restart_later(g);       /* first: the run must not end for want of it */
 	guest_stop(g, GUEST_CRASHED, reason);
 }
 
@@ -176,7 +182,7 @@ struct module_args {
 	char name[COURIER_NAME_MAX];
 	uint64_t cpu, mem;
 	char devs[128];
-	bool privileged;
+	bool privileged, restart;
 };
 
 static int parse_module_cmdline(struct guest *g, const char *cl, struct module_args *a,
@@ -203,6 +209,12 @@ static int parse_module_cmdline(struct guest *g, const char *cl, struct module_a
 	if (cmdline_get(cl, "dev", a->devs, sizeof(a->devs)) == E_RANGE)
 		return fmt_snprintf(why, n, "dev= list too long"), E_RANGE;
 	a->privileged = cmdline_get(cl, "privileged", v, sizeof(v)) >= 0;
+	a->restart = false;
+	if (cmdline_get(cl, "restart", v, sizeof(v)) >= 0) {
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return fmt_snprintf(why, n, "restart=%s is not on or off", v), E_INVAL;
+		a->restart = !strcmp(v, "on");
+	}
 	return 0;
 }
 
@@ -228,6 +240,26 @@ static void fill_start_info(struct guest *g, const struct elf_image *img, const 
 	si->cmdline[n] = 0;
 }
 
+/* The image's segments into the guest's (zeroed) RAM, its start info, its first context. */
+static int load_image(struct guest *g, const struct elf_image *elf, const uint8_t *img,
+		      const char *cl, char *why, size_t n)
+{
+	for (unsigned i = 0; i < elf->nsegs; i++) {
+		const struct elf_segment *s = &elf->segs[i];
+		if (guest_copy_to(g, s->vaddr, img + s->offset, s->filesz))
+			return fmt_snprintf(why, n, "segment %u does not fit", i), E_RANGE;
+	}
+	fill_start_info(g, elf, cl);
+	fpu_state_init(&g->fpu);
+	g->report_tokens = GUEST_REPORT_BURST;
+	g->ctx = (struct trap_frame){
+		.rip = elf->entry, .rsp = g->start->stack_top, .rdi = GUEST_START_INFO_VA,
+		.cs = SEL_UCODE | SEL_RPL3, .ss = SEL_UDATA | SEL_RPL3,
+		.rflags = GUEST_RFLAGS_SET,
+	};
+	return 0;
+}
+
 static int load(struct guest *g, const uint8_t *img, size_t len, const char *cl, char *why,
 		size_t n)
 {
@@ -240,6 +272,10 @@ static int load(struct guest *g, const uint8_t *img, size_t len, const char *cl,
 	g->cpu = (unsigned)a.cpu;
 	g->mem_mib = a.mem;
 	g->privileged = a.privileged;
+	g->restart = a.restart;
+	g->image = img;
+	g->image_len = len;
+	g->cmdline = cl;
 	uint64_t ram_end = GUEST_RAM_BASE + (a.mem << 20);
 	if (ram_end - GUEST_RAM_BASE <= GUEST_STACK_BYTES)
 		return fmt_snprintf(why, n, "mem=%llu leaves no room", R(a.mem)), E_RANGE;
@@ -249,23 +285,106 @@ static int load(struct guest *g, const uint8_t *img, size_t len, const char *cl,
 	if ((err = guest_mm_init(g)) || (err = guest_mm_map_ram(g, page_flags, &elf)))
 		return fmt_snprintf(why, n, "no memory for %llu MiB: %s", R(a.mem), error_name(err)),
 		       err;
-	for (unsigned i = 0; i < elf.nsegs; i++) {
-		const struct elf_segment *s = &elf.segs[i];
-		if ((err = guest_copy_to(g, s->vaddr, img + s->offset, s->filesz)))
-			return fmt_snprintf(why, n, "segment %u does not fit", i), err;
-	}
-	fill_start_info(g, &elf, cl);
-	if ((err = guest_devices_assign(g, a.devs, why, n)))
+	if ((err = load_image(g, &elf, img, cl, why, n)))
 		return err;
+	return guest_devices_assign(g, a.devs, why, n);
+}
 
-	fpu_state_init(&g->fpu);
-	g->report_tokens = GUEST_REPORT_BURST;
-	g->ctx = (struct trap_frame){
-		.rip = elf.entry, .rsp = g->start->stack_top, .rdi = GUEST_START_INFO_VA,
-		.cs = SEL_UCODE | SEL_RPL3, .ss = SEL_UDATA | SEL_RPL3,
-		.rflags = GUEST_RFLAGS_SET,
-	};
+/* ---- restarts ------------------------------------------------------------------------------
+ *
+ * restart=on: a guest that crashed starts again from its module, in the same frames, address
+ * space and VT-d domain (nothing of it is freed, so a late write of another CPU into its pages,
+ * an event raised just as it crashed, still lands in its own memory): RAM zeroed and loaded
+ * again, start info and shared info as new, ports and upcall state reset, its devices attached
+ * to its domain again with bus mastering on; its program asks for its messages again. The n-th
+ * restart waits RESTART_DELAY_US << n (a guest that crashes at once does not spin a CPU), and
+ * after RESTART_MAX restarts it stays crashed. `@guest ... state=restarted reason=restart(<n>)`.
+ */
+#define RESTART_MAX             8
+#define RESTART_DELAY_US        5000
+
+static volatile unsigned restarts_pending;
+
+static void restart_later(struct guest *g)
+{
+	if (!g->restart)
+		return;
+	if (g->restarts == RESTART_MAX) {
+		log_warn("guest %s: crashed %u times after restarts; it stays crashed", g->name,
+			 RESTART_MAX + 1);
+		return;
+	}
+	g->restart_at_us = time_since_boot_us() + ((uint64_t)RESTART_DELAY_US << g->restarts);
+	__atomic_store_n(&g->restart_pending, true, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&restarts_pending, 1, __ATOMIC_ACQ_REL);
+}
+
+static int reload(struct guest *g)
+{
+	struct elf_image elf;
+	char why[96];
+	uint64_t ram_end = guest_ram_end(g);
+	int err = elf_check(g->image, g->image_len, GUEST_RAM_BASE, ram_end - GUEST_STACK_BYTES,
+			    &elf, why, sizeof(why));
+
+	if (err) {
+		log_err("guest %s: cannot restart: %s", g->name, why);
+		return err;
+	}
+	for (uint64_t i = 0; i < g->nframes; i++)
+		memset(phys_to_virt(g->frames[i]), 0, PAGE_SIZE);
+	memset(g->shared, 0, PAGE_SIZE);       /* the start info is written again, devices kept */
+	memset(g->ports, 0, sizeof(g->ports));
+	g->upcall_entry = g->upcall_stack = 0;
+	g->in_upcall = false;
+	g->line_len = 0;
+	g->exit_code = 0;
+	g->need_resched = false;
+	if ((err = load_image(g, &elf, g->image, g->cmdline, why, sizeof(why)))) {
+		log_err("guest %s: cannot restart: %s", g->name, why);
+		return err;
+	}
+	if (g->ndevs && (err = guest_devices_confine(g))) {
+		log_err("guest %s: cannot restart: its devices' DMA cannot be confined: %s",
+			g->name, error_name(err));
+		return err;
+	}
 	return 0;
+}
+
+void guests_restart_due(void)
+{
+	static volatile bool restarting;        /* one CPU, one pass at a time */
+
+	if (!__atomic_load_n(&restarts_pending, __ATOMIC_ACQUIRE) ||
+	    __atomic_exchange_n(&restarting, true, __ATOMIC_ACQ_REL))
+		return;
+	uint64_t now = time_since_boot_us();
+	for (unsigned i = 0; i < guest_count; i++) {
+		struct guest *g = &guests[i];
+		/* Not before the CPU it crashed on has switched away from it. */
+		if (!g->restart_pending || now < g->restart_at_us || g->on_cpu || g->on_rq)
+			continue;
+		/* Zeroing and loading its RAM takes a while: with interrupts on (no lock is held,
+		 * and nothing runs g meanwhile). */
+		uint64_t fl = read_rflags();
+		irq_enable();
+		int err = reload(g);
+		if (!(fl & RFLAGS_IF))
+			irq_disable();
+		if (!err) {
+			char reason[24];
+			fmt_snprintf(reason, sizeof(reason), "restart(%u)", ++g->restarts);
+			guest_set_state(g, GUEST_RESTARTED, reason);
+		}
+		/* Only once it is no longer crashed (or stays so): the run must not end for want
+		 * of it; and before it runs, as it may crash (and ask for this again) at once. */
+		__atomic_store_n(&g->restart_pending, false, __ATOMIC_RELEASE);
+		__atomic_sub_fetch(&restarts_pending, 1, __ATOMIC_ACQ_REL);
+		if (!err)
+			sched_start(g);
+	}
+	__atomic_store_n(&restarting, false, __ATOMIC_RELEASE);
 }
 
 void guests_create(const struct mb2_info *mb)

@@ -29,6 +29,7 @@ enum guest_state {
 	GUEST_EXITED,
 	GUEST_CRASHED,
 	GUEST_REJECTED,         /* its module was refused; never ran */
+	GUEST_RESTARTED,        /* reported once, on its way back to running (restart=on) */
 };
 
 struct guest_port {
@@ -81,6 +82,15 @@ struct guest {
 	unsigned routes_held;           /* messages bound to its ports: vectors on its CPU */
 	unsigned irtes_held[GUEST_IR_UNITS];    /* IRTEs its devices' messages hold, per unit */
 
+	/* restart=on: its module, to load again after a crash (guest.c, "Restarts") */
+	bool restart;
+	const uint8_t *image;
+	size_t image_len;
+	const char *cmdline;
+	volatile bool restart_pending;
+	uint64_t restart_at_us;
+	unsigned restarts;
+
 	/* statistics (@stat) */
 	uint64_t events, hypercalls, cpu_time_us, last_start_us;
 	char reason[64];
@@ -113,6 +123,9 @@ void guest_console_drain(bool tick);
  * limited: true while g may still print one now; the rest is counted in g->reports_dropped. */
 bool guest_may_report(struct guest *g);
 bool guests_all_done(void);
+/* The boot CPU's tick, with interrupts on: crashed guests with restart=on whose delay is over
+ * start again. */
+void guests_restart_due(void);
 void guests_report_stats(void);
 const char *guest_state_name(enum guest_state s);
 

@@ -135,10 +135,18 @@ int guest_devices_assign(struct guest *g, const char *list, char *why, size_t n)
 			"or neither", g->name, pci_bdf_fmt(a, member->bdf), pci_bdf_fmt(b, other->bdf));
 		return fmt_snprintf(why, n, "dev=%s splits the isolation group of %s", a, b), E_PERM;
 	}
-	int err = guest_dma_attach(g);
+	int err = guest_devices_confine(g);
 	if (err)
 		return fmt_snprintf(why, n, "its devices' DMA cannot be confined: %s",
 				    error_name(err)), err;
+	return 0;
+}
+
+int guest_devices_confine(struct guest *g)
+{
+	int err = guest_dma_attach(g);
+	if (err)
+		return err;
 	/* Confined: only now may the devices master the bus (DMA and messages). */
 	for (unsigned i = 0; i < g->ndevs; i++) {
 		uint16_t cmd = pci_cfg_read16(g->devs[i]->bdf, PCI_COMMAND);

@@ -31,22 +31,33 @@ static int map_ram(struct domain *d, const struct guest *g)
 	return 0;
 }
 
+static int attach_devices(struct guest *g, struct domain *d)
+{
+	for (unsigned i = 0; i < g->ndevs; i++) {
+		struct domain *old = domain_of(g->devs[i]);
+		if (old == d)
+			continue;
+		/* A device may sit in its RMRR domain since boot: it leaves it for the guest's. */
+		int err = old ? domain_detach(old, g->devs[i]) : 0;
+		if (err || (err = domain_attach(d, g->devs[i])))
+			return err;
+	}
+	return 0;
+}
+
 int guest_dma_attach(struct guest *g)
 {
 	if (!iommu_enabled())
 		return E_NOSYS;
+	if (domains[g->id])     /* a restart: the same RAM, the same domain */
+		return attach_devices(g, domains[g->id]);
 	struct domain *d = domain_create();
 	if (!d)
 		return E_NOMEM;
 	domains[g->id] = d;     /* from here guest_dma_detach undoes what was attached */
 	int err = map_ram(d, g);
-	for (unsigned i = 0; !err && i < g->ndevs; i++) {
-		struct domain *old = domain_of(g->devs[i]);
-		/* A device may sit in its RMRR domain since boot: it leaves it for the guest's. */
-		if (old && (err = domain_detach(old, g->devs[i])))
-			break;
-		err = domain_attach(d, g->devs[i]);
-	}
+	if (!err)
+		err = attach_devices(g, d);
 	if (err)
 		return err;
 	log_info("guest %s: DMA confined to its %llu MiB (domain %u)", g->name,

@@ -227,6 +227,7 @@ void sched_tick(void)
 	if (c->index == 0) {
 		guest_msgs_tick();
 		guest_console_drain(true);
+		guests_restart_due();
 	}
 }
 

@@ -159,7 +159,7 @@ def check_healthy(r):
     exc = r.records("exception")
     assert not exc, f"the hypervisor faulted: {exc[0].line()}"
     states = {g["state"] for g in r.records("guest")}
-    assert states <= {"running", "blocked", "exited", "crashed", "rejected"}, \
+    assert states <= {"running", "blocked", "exited", "crashed", "rejected", "restarted"}, \
         f"@guest states {states}"
 
 
