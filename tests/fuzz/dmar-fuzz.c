@@ -10,6 +10,7 @@
 #include <string.h>
 #include "iommu/dmar.h"
 #include "iommu/dmar_print.h"
+#include "tests/fuzz/dmar-checksum.h"
 
 /* Check every scope of s; returns how many there were. */
 static unsigned walk_scopes(const struct dmar_struct *s)
@@ -30,26 +31,6 @@ static unsigned walk_scopes(const struct dmar_struct *s)
 	return n;
 }
 
-/*
- * Random mutations almost never keep the checksum right, which would leave the structure
- * parser unexplored: repair it, unless the revision byte's top bit asks to test the check.
- */
-static void fix_checksum(uint8_t *buf, size_t size)
-{
-	uint32_t len;
-	uint8_t sum = 0;
-
-	if (size < DMAR_HDR_SIZE || buf[DMAR_HDR_REVISION] & 0x80)
-		return;
-	len = buf[4] | buf[5] << 8 | buf[6] << 16 | (uint32_t)buf[7] << 24;
-	if (len > size)
-		return;
-	buf[DMAR_HDR_CHECKSUM] = 0;
-	for (uint32_t i = 0; i < len; i++)
-		sum += buf[i];
-	buf[DMAR_HDR_CHECKSUM] = (uint8_t)-sum;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char text[1 << 16];
@@ -66,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size)
 		memcpy(buf, data, size);
 
-	fix_checksum(buf, size);
+	fuzz_dmar_fix_checksum(buf, size);
 	if (dmar_parse_header(&t, buf, size, &e) < 0)
 		goto out;
 	valid = dmar_validate(&t, &e);
