@@ -90,6 +90,12 @@ static void add_rmrr(struct iommu_topology *t, const struct dmar_struct *s)
 			 s->offset, (unsigned long long)r->base, (unsigned long long)r->limit);
 		return;
 	}
+	/* [base, limit + 1) must not wrap: a region to the last byte of 2^64 has no end. */
+	if (r->limit == UINT64_MAX) {
+		log_warn("dmar: RMRR at 0x%x: region 0x%llx-0x%llx ends the address space; ignored",
+			 s->offset, (unsigned long long)r->base, (unsigned long long)r->limit);
+		return;
+	}
 	if (t->n_rmrr == IOMMU_MAX_RMRR) {
 		log_warn("dmar: more than %u RMRRs; ignoring the one at 0x%x", IOMMU_MAX_RMRR,
 			 s->offset);

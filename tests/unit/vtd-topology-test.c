@@ -264,6 +264,28 @@ static void rmrr_devices(void **state)
 	assert_true(fake_log_contains("is not whole pages"));
 }
 
+/* An RMRR up to the last byte of the address space has no end in 64 bits: [base, 0) would
+ * be an empty or a wrapped region. Seen while writing the dmar-topology fuzz harness. */
+static void rmrr_to_the_top(void **state)
+{
+	uint32_t s;
+
+	start_table(&table, 38);
+	s = drhd(&table, DMAR_DRHD_F_INCLUDE_PCI_ALL, 0, 0xfed90000);
+	end(&table, s);
+	s = rmrr(&table, 0, UINT64_MAX);
+	scope(&table, DMAR_SCOPE_ENDPOINT, 0, 0, 1, 2, 0);
+	end(&table, s);
+	s = rmrr(&table, 0xfffffffffffff000ull, UINT64_MAX);
+	scope(&table, DMAR_SCOPE_ENDPOINT, 0, 0, 1, 2, 0);
+	end(&table, s);
+	seal(&table);
+	assert_int_equal(iommu_topology_build(table.b, table.len, &topo), 1);
+	assert_int_equal(topo.n_rmrr, 0);
+	assert_true(fake_log_contains("ends the address space; ignored"));
+	assert_int_equal(fake_log_errors, 0);
+}
+
 static void scope_path_hops(void **state)
 {
 	struct dmar_scope sc = { .type = DMAR_SCOPE_ENDPOINT, .start_bus = 0, .nhops = 3,
@@ -372,6 +394,7 @@ int main(void)
 		cmocka_unit_test_setup(without_include_all, setup),
 		cmocka_unit_test_setup(bridge_scope_on_an_endpoint, setup),
 		cmocka_unit_test_setup(rmrr_devices, setup),
+		cmocka_unit_test_setup(rmrr_to_the_top, setup),
 		cmocka_unit_test_setup(scope_path_hops, setup),
 		cmocka_unit_test_setup(malformed_table, setup),
 		cmocka_unit_test_setup(no_drhd, setup),
