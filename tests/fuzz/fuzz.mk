@@ -7,7 +7,7 @@
 #
 # A harness's corpus is $(BUILD)/fuzz/corpus/NAME, kept from run to run and seeded with the
 # inputs of $(BUILD)/fuzz/seeds/NAME: the real DMAR tables of tests/data/acpi/dmar for dmar,
-# the guests for elf, and what tests/fuzz/seeds.py writes for acpi and multiboot2. The log is
+# the guests for elf, and what tests/fuzz/seeds.py writes for the others. The log is
 # $(BUILD)/fuzz/NAME.log and a crashing input $(BUILD)/fuzz/NAME-crash-*; run the harness on
 # that file to replay it. `make all` builds the harnesses and seeds, and tests/run.py runs
 # each harness for a few seconds as one test (fuzz.NAME).
@@ -29,9 +29,12 @@ FUZZ_SRCS_acpi       = $(sort $(UNIT_SRCS_acpi) $(UNIT_SRCS_acpi_madt) $(UNIT_SR
 FUZZ_SRCS_dmar       = $(UNIT_SRCS_dmar)
 FUZZ_SRCS_elf        = $(UNIT_SRCS_elf)
 FUZZ_SRCS_multiboot2 = $(UNIT_SRCS_multiboot2)
+FUZZ_SRCS_cmdline    = $(UNIT_SRCS_cmdline) kernel/options.c
+FUZZ_SRCS_module-cmdline = $(sort $(UNIT_SRCS_cmdline) pci/bdf.c)
 
 define fuzz_rule
-$(BUILD)/fuzz/$(1)-fuzz: tests/fuzz/$(1)-fuzz.c $$(FUZZ_SRCS_$(1)) $$(HOST_HDRS)
+$(BUILD)/fuzz/$(1)-fuzz: tests/fuzz/$(1)-fuzz.c $$(FUZZ_SRCS_$(1)) $$(HOST_HDRS) \
+		$$(wildcard tests/fuzz/*.h)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  FUZZCC  $$@")
 	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(filter %.c,$$^) -o $$@

@@ -7,6 +7,8 @@ OUTDIR/acpi/*: one input per parser of tests/fuzz/acpi-fuzz.c (its first byte pi
 0 MADT, 1 MCFG, 2 RSDP, 3 a table walk from an XSDT and an RSDT, 4 the RSDP scan of the BIOS
 area); the walk carries a real DMAR table of tests/data/acpi/dmar.
 OUTDIR/multiboot2/*: boot information as GRUB hands it over (tests/fuzz/multiboot2-fuzz.c).
+OUTDIR/cmdline/*, OUTDIR/module-cmdline/*: the hypervisor's and the guest modules' command lines
+as the QEMU tests pass them (tests/qemu/).
 Mutating valid inputs reaches deeper than random bytes, which the checksums and lengths stop.
 """
 import os
@@ -110,11 +112,35 @@ def multiboot2_seeds():
                                       mb2_tag(15, rsdp(0x7fe0000, 0x7fe00e8)), mb2_tag(18, b"")])}
 
 
+def cmdline_seeds():
+    lines = ["selftest=smp,dma,msi exit=idle tick_hz=1000 log=debug ir_entries=512 move_ms=5",
+             "selftest=smp exit=idle", "/boot/courier.elf maxcpus=2 selftest=smp exit=idle",
+             "foo=1 tick_hz=abc selftest=smp exit=idle", "log=err selftest=smp exit=idle",
+             "selftest=dma iommu_fault_cpu=1 iommu_qi=off exit=idle", "ir_entries=300 exit=idle",
+             "tick_hz=100 exit=400", "fault=gp exit=idle", "apic=x2apic exit=1000",
+             "exit=idle move_ms=3", "iommu_qi maxcpus=0x40\tlog=warn exit=never\n"]
+    return {f"line{i}": l.encode() for i, l in enumerate(lines)}
+
+
+def module_cmdline_seeds():
+    lines = ["name=h0 cpu=0", "name=lt cpu=1 rounds=1000",
+             "name=ping cpu=0 role=ping peer=pong rounds=1000",
+             "name=edu cpu=1 dev=00:10.0 msi_rounds=2",
+             "name=edu cpu=1 dev=0000:00:10.0 msi_rounds=2 bad_dma=0x7fe000 bad_dma_dir=write",
+             "name=edumove cpu=0 dev=00:10.0 msi_rounds=5 timeout_ms=5000 hop",
+             "name=hostile cpu=0 seed=1 count=1000", "name=bad.name", "name=" + "m" * 32,
+             "name=cpux cpu=x1", "name=mem0 mem=0", "name=mem1025 mem=1025",
+             "name=junkdev dev=zz", "name=big cpu=3 mem=0x40 privileged dev=00:10.0,0001:02:1f.7"]
+    return {f"line{i}": l.encode() for i, l in enumerate(lines)}
+
+
 def main(argv):
     if len(argv) != 1:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    for harness, seeds in (("acpi", acpi_seeds()), ("multiboot2", multiboot2_seeds())):
+    for harness, seeds in (("acpi", acpi_seeds()), ("multiboot2", multiboot2_seeds()),
+                           ("cmdline", cmdline_seeds()),
+                           ("module-cmdline", module_cmdline_seeds())):
         d = os.path.join(argv[0], harness)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():
