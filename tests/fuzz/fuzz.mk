@@ -31,6 +31,10 @@ FUZZ_SRCS_elf        = $(UNIT_SRCS_elf)
 FUZZ_SRCS_multiboot2 = $(UNIT_SRCS_multiboot2)
 FUZZ_SRCS_cmdline    = $(UNIT_SRCS_cmdline) kernel/options.c
 FUZZ_SRCS_module-cmdline = $(sort $(UNIT_SRCS_cmdline) pci/bdf.c)
+# The PCI machine of the input: tests/fuzz/pci-space.c.
+FUZZ_SRCS_pci-caps   = $(UNIT_SRCS_pci-random) tests/fuzz/pci-space.c
+FUZZ_SRCS_dmar-topology = $(sort $(UNIT_SRCS_vtd-topology) tests/unit/pci-table-check.c \
+	tests/fuzz/pci-space.c)
 
 define fuzz_rule
 $(BUILD)/fuzz/$(1)-fuzz: tests/fuzz/$(1)-fuzz.c $$(FUZZ_SRCS_$(1)) $$(HOST_HDRS) \

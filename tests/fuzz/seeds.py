@@ -9,6 +9,9 @@ area); the walk carries a real DMAR table of tests/data/acpi/dmar.
 OUTDIR/multiboot2/*: boot information as GRUB hands it over (tests/fuzz/multiboot2-fuzz.c).
 OUTDIR/cmdline/*, OUTDIR/module-cmdline/*: the hypervisor's and the guest modules' command lines
 as the QEMU tests pass them (tests/qemu/).
+OUTDIR/pci-caps/*: small machines in the layout of tests/fuzz/pci-space.h: a Q35-like root bus
+with a NIC, the edu and a root port, a PCIe switch with an SR-IOV device, a PCIe-to-PCI bridge.
+OUTDIR/dmar-topology/*: each real DMAR table of tests/data/acpi/dmar over the first of them.
 Mutating valid inputs reaches deeper than random bytes, which the checksums and lengths stop.
 """
 import os
@@ -134,13 +137,157 @@ def module_cmdline_seeds():
     return {f"line{i}": l.encode() for i, l in enumerate(lines)}
 
 
+class PciFn:
+    """A function's configuration space (PCI LB 3.0 ch. 6, PCIe Base 3.0 ch. 7) for
+    tests/fuzz/pci-space.h: the header, the capability lists and the BARs' writable bits."""
+
+    def __init__(self, bus, dev, fn, vendor, device, cls, hdr=0, ext=False):
+        self.bus, self.devfn, self.ext = bus, dev << 3 | fn, ext
+        self.cfg = bytearray(0x1000 if ext else 0x100)
+        self.masks = bytearray(24)
+        struct.pack_into("<HHHHI", self.cfg, 0, vendor, device, 0x0007, 0x0010, cls << 8 | 1)
+        self.cfg[0x0e] = hdr
+        self.last_cap, self.last_ext = 0x34, None
+
+    def bar(self, i, addr, size, io=False, is64=False, pref=False):
+        kind = 1 if io else (4 if is64 else 0) | (8 if pref else 0)
+        mask = ~(size - 1) & ~(3 if io else 0xf)
+        struct.pack_into("<I", self.cfg, 0x10 + 4 * i, (addr & 0xffffffff) | kind)
+        struct.pack_into("<I", self.masks, 4 * i, mask & 0xffffffff)
+        if is64:
+            struct.pack_into("<I", self.cfg, 0x14 + 4 * i, addr >> 32)
+            struct.pack_into("<I", self.masks, 4 + 4 * i, (mask >> 32) & 0xffffffff)
+        return self
+
+    def bridge(self, pri, sec, sub):
+        self.cfg[0x18:0x1b] = bytes((pri, sec, sub))
+        return self
+
+    def cap(self, off, cap_id, body):
+        self.cfg[self.last_cap + (1 if self.last_cap != 0x34 else 0)] = off
+        self.cfg[off:off + 2 + len(body)] = bytes((cap_id, 0)) + body
+        self.last_cap = off
+        return self
+
+    def ext_cap(self, off, cap_id, body):
+        if self.last_ext is not None:
+            struct.pack_into("<I", self.cfg, self.last_ext,
+                             struct.unpack_from("<I", self.cfg, self.last_ext)[0] | off << 20)
+        struct.pack_into("<I", self.cfg, off, cap_id | 1 << 16)
+        self.cfg[off + 4:off + 4 + len(body)] = body
+        self.last_ext = off
+        return self
+
+    def pm(self, off):
+        return self.cap(off, 0x01, struct.pack("<HH", 3, 0))
+
+    def msi(self, off, mmc, is64=True, mask=True):
+        return self.cap(off, 0x05, struct.pack("<H", mmc << 1 | (0x80 if is64 else 0) |
+                                                (0x100 if mask else 0)) + bytes(20))
+
+    def msix(self, off, entries, tbir, toff, pbir, poff):
+        return self.cap(off, 0x11, struct.pack("<HII", entries - 1, toff | tbir, poff | pbir))
+
+    def exp(self, off, port_type, devctl2=0):
+        body = struct.pack("<H", 2 | port_type << 4) + bytes(0x22)
+        body += struct.pack("<II", 1 << 5, devctl2) + bytes(0x10)
+        return self.cap(off, 0x10, body)
+
+    def record(self):
+        cfg = bytes(self.cfg).rstrip(b"\0")
+        return struct.pack("<BBBH", self.bus, self.devfn, (1 if self.ext else 0) | 2,
+                           len(cfg)) + cfg + bytes(self.masks)
+
+
+def pci_machine(fns, bus_end=0x1f):
+    return bytes((0, bus_end)) + b"".join(f.record() for f in fns)
+
+
+def pci_q35():
+    """Host bridge, an e1000e-like NIC, the edu, a root port with an NVMe-like device behind,
+    and the ICH9's multi-function LPC/SATA/SMBus."""
+    nic = (PciFn(0, 2, 0, 0x8086, 0x10d3, 0x020000, ext=True)
+           .bar(0, 0xfeb80000, 0x20000).bar(2, 0xc000, 0x20, io=True).bar(3, 0xfeba0000, 0x4000)
+           .pm(0xc8).msi(0xd0, 0, is64=True, mask=False).exp(0xe0, 0)
+           .msix(0xa0, 5, 3, 0, 3, 0x2000).ext_cap(0x100, 0x0001, bytes(0x38))
+           .ext_cap(0x140, 0x0003, bytes(8)))
+    edu = (PciFn(0, 0x10, 0, 0x1234, 0x11e8, 0x00ff00).bar(0, 0xfea00000, 0x100000)
+           .msi(0x40, 0, is64=True, mask=False))
+    port = (PciFn(0, 3, 0, 0x1b36, 0x000c, 0x060400, hdr=0x01, ext=True).bridge(0, 1, 1)
+            .bar(0, 0xfeb91000, 0x1000).exp(0x40, 4, devctl2=1 << 5).msix(0x80, 1, 0, 0, 0, 0x800)
+            .ext_cap(0x100, 0x000d, struct.pack("<HH", 0x5f, 0x1f)))
+    nvme = (PciFn(1, 0, 0, 0x1b36, 0x0010, 0x010802, ext=True)
+            .bar(0, 0xfe800000, 0x4000, is64=True).exp(0x40, 0).msix(0x80, 65, 0, 0x2000, 0, 0x3000)
+            .ext_cap(0x100, 0x000e, struct.pack("<HH", 0, 0))
+            .ext_cap(0x108, 0x000f, struct.pack("<HH", 0, 0)))
+    lpc = PciFn(0, 0x1f, 0, 0x8086, 0x2918, 0x060100, hdr=0x80)
+    sata = (PciFn(0, 0x1f, 2, 0x8086, 0x2922, 0x010601).bar(4, 0xc080, 0x20, io=True)
+            .bar(5, 0xfebd5000, 0x1000).msi(0x80, 0, is64=True, mask=False)
+            .cap(0xa8, 0x12, bytes(6)))
+    smbus = PciFn(0, 0x1f, 3, 0x8086, 0x2930, 0x0c0500).bar(4, 0x0700, 0x40, io=True)
+    return pci_machine([PciFn(0, 0, 0, 0x8086, 0x29c0, 0x060000), nic, edu, port, nvme, lpc,
+                        sata, smbus])
+
+
+def pci_switch():
+    """A root port, a switch (upstream port, two downstream ports), an SR-IOV NIC with ARI."""
+    root = (PciFn(0, 1, 0, 0x8086, 0x1901, 0x060400, hdr=0x01, ext=True).bridge(0, 1, 4)
+            .exp(0x40, 4, devctl2=1 << 5).msi(0x80, 0, is64=False))
+    up = PciFn(1, 0, 0, 0x10b5, 0x8725, 0x060400, hdr=0x01, ext=True).bridge(1, 2, 4).exp(0x40, 5)
+    down = [PciFn(2, d, 0, 0x10b5, 0x8725, 0x060400, hdr=0x01, ext=True)
+            .bridge(2, 3 + d, 3 + d).exp(0x40, 6, devctl2=1 << 5).msi(0x80, 1, mask=True)
+            for d in (0, 1)]
+    vf_body = struct.pack("<IHHHHHHHHH", 0, 0, 64, 64, 0, 0, 0x80, 2, 0, 0x1515)
+    nic = (PciFn(3, 0, 0, 0x8086, 0x1528, 0x020000, hdr=0x80, ext=True)
+           .bar(0, 0x3800000000, 0x200000, is64=True, pref=True).bar(4, 0x3800400000, 0x4000,
+                                                                    is64=True, pref=True)
+           .pm(0x40).msi(0x50, 0).msix(0x70, 64, 4, 0, 4, 0x2000).exp(0xa0, 0)
+           .ext_cap(0x100, 0x0001, bytes(0x38)).ext_cap(0x150, 0x000e, struct.pack("<HH", 1 << 8, 0))
+           .ext_cap(0x160, 0x0010, vf_body))
+    nic1 = (PciFn(3, 0, 1, 0x8086, 0x1528, 0x020000, hdr=0x80, ext=True)
+            .bar(0, 0x3800200000, 0x200000, is64=True, pref=True).exp(0xa0, 0)
+            .ext_cap(0x100, 0x000e, struct.pack("<HH", 0, 0)))
+    return pci_machine([PciFn(0, 0, 0, 0x8086, 0x191f, 0x060000), root, up] + down + [nic, nic1])
+
+
+def pci_legacy():
+    """A PCIe-to-PCI bridge with conventional devices behind it, and a CardBus bridge."""
+    port = (PciFn(0, 0x1c, 0, 0x8086, 0x2940, 0x060400, hdr=0x81, ext=True).bridge(0, 1, 2)
+            .exp(0x40, 4))
+    p2p = (PciFn(1, 0, 0, 0x1b36, 0x000e, 0x060400, hdr=0x01, ext=True).bridge(1, 2, 2)
+           .exp(0x40, 7).cap(0x80, 0x0d, struct.pack("<HHH", 0, 0x1af4, 0x1100)))
+    old = (PciFn(2, 5, 0, 0x10ec, 0x8139, 0x020000).bar(0, 0xc100, 0x100, io=True)
+           .bar(1, 0xfe900000, 0x100).pm(0x50))
+    cb = PciFn(0, 0x1d, 0, 0x104c, 0xac56, 0x060700, hdr=0x02)
+    cb.cfg[0x14] = 0x80
+    cb.cfg[0x80:0x82] = bytes((0x01, 0))
+    return pci_machine([PciFn(0, 0, 0, 0x8086, 0x29c0, 0x060000), port, p2p, old, cb], 0x0f)
+
+
+def pci_seeds():
+    return {"q35": pci_q35(), "switch": pci_switch(), "legacy": pci_legacy()}
+
+
+def dmar_topology_seeds():
+    d = os.path.join(ROOT, "tests", "data", "acpi", "dmar")
+    seeds = {}
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".bin"):
+            with open(os.path.join(d, name), "rb") as f:
+                dmar = f.read()
+            seeds[name[:-4]] = struct.pack("<H", len(dmar)) + dmar + pci_q35()
+    return seeds
+
+
 def main(argv):
     if len(argv) != 1:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     for harness, seeds in (("acpi", acpi_seeds()), ("multiboot2", multiboot2_seeds()),
                            ("cmdline", cmdline_seeds()),
-                           ("module-cmdline", module_cmdline_seeds())):
+                           ("module-cmdline", module_cmdline_seeds()),
+                           ("pci-caps", pci_seeds()),
+                           ("dmar-topology", dmar_topology_seeds())):
         d = os.path.join(argv[0], harness)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():
