@@ -58,9 +58,13 @@ struct domain *domain_create(void)
 	for (unsigned i = 0; levels && i < DOMAIN_MAX && !d; i++)
 		if (!domains[i].used)
 			d = &domains[i];
-	if (d && did_next < did_limit && slpt_init(&d->pt, &table_ops, levels, sllps) == 0) {
+	/* A slot given back keeps its domain id: nothing caches either any more. */
+	bool fresh_did = d && !d->did;
+	if (d && (!fresh_did || did_next < did_limit) &&
+	    slpt_init(&d->pt, &table_ops, levels, sllps) == 0) {
 		d->used = true;
-		d->did = (uint16_t)did_next++;
+		if (fresh_did)
+			d->did = (uint16_t)did_next++;
 	} else {
 		d = NULL;
 	}
@@ -245,6 +249,27 @@ static int detach_locked(struct domain *d, struct pci_dev *dev, struct vtd_unit 
 	vtd_inv_add(&b, vtd_qi_iotlb_domain(d->did, u->caps.drd, u->caps.dwd));
 	int e = vtd_inv_run(&b);
 	return err ? err : e;
+}
+
+static void give_back(void *ctx, uint64_t pa) { iommu_frame_free(pa); }
+
+int domain_destroy(struct domain *d)
+{
+	uint64_t f = spin_lock_irqsave(&lock);
+	int err = 0;
+
+	for (unsigned i = 0; i < IOMMU_MAX_UNITS && !err; i++)
+		if (d->refs[i])
+			err = E_BUSY;
+	if (!err) {
+		/* Every function detached: each detach cleared its context entries and
+		 * invalidated the context cache and the domain's IOTLB and paging-structure
+		 * caches, so no unit can walk these tables any more. */
+		slpt_free_tables(&d->pt, give_back);
+		d->used = false;
+	}
+	spin_unlock_irqrestore(&lock, f);
+	return err;
 }
 
 int domain_detach(struct domain *d, struct pci_dev *dev)

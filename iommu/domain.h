@@ -60,5 +60,8 @@ int domain_attach(struct domain *d, struct pci_dev *dev) __must_check;
 int domain_detach(struct domain *d, struct pci_dev *dev) __must_check;
 /* The domain a function is attached to, or NULL. */
 struct domain *domain_of(const struct pci_dev *dev);
+/* Give a domain back once nothing is attached to it (E_BUSY otherwise): its tables return to
+ * the IOMMU's pools and its slot and id are used again. */
+int domain_destroy(struct domain *d) __must_check;
 
 #endif

@@ -4,6 +4,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/arch/spinlock.h"
 #include "kernel/mm/vm.h"
+#include "kernel/lib/string.h"
 
 #define POOL_ORDER      6               /* 64 frames (256 KiB) per pool */
 #define POOL_FRAMES     (1u << POOL_ORDER)
@@ -52,17 +53,38 @@ static bool new_pool(void)
 	return true;
 }
 
+/* Frames given back (iommu_frame_free), each holding the next one's address: they stay in the
+ * protected pools, for the IOMMU's tables only. */
+static uint64_t free_list;
+
 uint64_t iommu_frame_alloc(void)
 {
 	uint64_t f = spin_lock_irqsave(&lock);
 	uint64_t pa = 0;
 
-	if ((pool_pa && pool_used < POOL_FRAMES) || new_pool())
-		pa = pool_pa + FRAME * pool_used++;
+	if (free_list) {
+		pa = free_list;
+		uint64_t *link = phys_to_virt(pa);
+		free_list = *link;
+		*link = 0;      /* the rest was zeroed when it was given back */
+	} else if ((pool_pa && pool_used < POOL_FRAMES) || new_pool()) {
+		pa = pool_pa + FRAME * pool_used++;     /* mm_alloc zeroed the pool */
+	}
 	spin_unlock_irqrestore(&lock, f);
 	if (!pa)
 		log_err("iommu: out of memory for translation tables");
-	return pa;      /* mm_alloc zeroed the pool */
+	return pa;
+}
+
+void iommu_frame_free(uint64_t pa)
+{
+	uint64_t *frame = phys_to_virt(pa);
+
+	memset(frame, 0, FRAME);
+	uint64_t f = spin_lock_irqsave(&lock);
+	*frame = free_list;
+	free_list = pa;
+	spin_unlock_irqrestore(&lock, f);
 }
 
 void iommu_set_noncoherent(void)

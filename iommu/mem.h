@@ -14,8 +14,11 @@
 #include "kernel/lib/compiler.h"
 #include "iommu/ranges.h"
 
-/* A zeroed 4 KiB frame for the hardware's tables; 0 when out of memory. Never freed. */
+/* A zeroed 4 KiB frame for the hardware's tables; 0 when out of memory. */
 uint64_t iommu_frame_alloc(void);
+/* Give a frame back to the pools (it stays protected, for tables only): once no hardware can
+ * read it any more. */
+void iommu_frame_free(uint64_t pa);
 
 /* Add [start, end) to the protected ranges; logs and returns E_NOMEM when the set is full. */
 int iommu_protect(uint64_t start, uint64_t end) __must_check;

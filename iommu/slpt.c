@@ -279,3 +279,23 @@ struct slpt_walk slpt_lookup(const struct slpt *pt, uint64_t iova)
 	}
 	return (struct slpt_walk){ .err = E_NOENT };
 }
+
+static unsigned free_below(struct slpt *pt, uint64_t pa, unsigned l,
+			   void (*free_table)(void *ctx, uint64_t pa))
+{
+	const uint64_t *t = table(pt, pa);
+	unsigned n = 1;
+
+	for (unsigned i = 0; l > 0 && i < SLPT_ENTRIES; i++)
+		if (present(t[i]) && !is_leaf(t[i], l))
+			n += free_below(pt, t[i] & SLPT_ADDR, l - 1, free_table);
+	free_table(pt->ops->ctx, pa);
+	return n;
+}
+
+unsigned slpt_free_tables(struct slpt *pt, void (*free_table)(void *ctx, uint64_t pa))
+{
+	unsigned n = pt->root_pa ? free_below(pt, pt->root_pa, pt->levels - 1, free_table) : 0;
+	pt->root_pa = 0;
+	return n;
+}

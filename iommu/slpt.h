@@ -99,5 +99,9 @@ struct slpt_walk {
 	uint64_t page_size;
 };
 struct slpt_walk slpt_lookup(const struct slpt *pt, uint64_t iova);
+/* Give back (free_table) every table of pt, the root too; only once no hardware can walk it
+ * (every context entry naming it cleared, the domain's IOTLB and paging-structure caches
+ * invalidated). Returns how many tables were given back. */
+unsigned slpt_free_tables(struct slpt *pt, void (*free_table)(void *ctx, uint64_t pa));
 
 #endif

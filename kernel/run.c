@@ -4,6 +4,7 @@
 #include "kernel/cpu/stop.h"
 #include "kernel/guest/guest.h"
 #include "kernel/lib/log.h"
+#include "kernel/mm/mm.h"
 #include "iommu/iommu.h"
 
 void run_end(void)
@@ -24,5 +25,6 @@ void run_end(void)
 	for (unsigned i = 0; i < guest_count; i++)
 		guest_console_flush(&guests[i]);
 	guests_report_stats();
+	report("frames free=%llu at=end", (unsigned long long)mm_free_bytes());
 	stop_leave();
 }

@@ -8,6 +8,7 @@
 #include "kernel/lib/error.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/guest/guest_dev.h"
+#include "kernel/guest/guest_dma.h"
 #include "kernel/guest/guest_mm.h"
 #include "kernel/guest/guest_msg.h"
 #include "kernel/lib/log.h"
@@ -17,6 +18,7 @@
 #include "kernel/guest/sched.h"
 #include "kernel/lib/string.h"
 #include "kernel/cpu/time.h"
+#include "kernel/mm/mm.h"
 #include "kernel/mm/vm.h"
 
 struct guest guests[MAX_GUESTS];
@@ -96,6 +98,8 @@ struct guest *guest_by_name(const char *name, uint64_t len)
 	return 0;
 }
 
+static volatile unsigned reclaims_pending;     /* guests ended, not yet given back */
+
 bool guests_all_done(void)
 {
 	for (unsigned i = 0; i < guest_count; i++) {
@@ -104,7 +108,7 @@ bool guests_all_done(void)
 		    guests[i].restart_pending)
 			return false;
 	}
-	return true;
+	return !__atomic_load_n(&reclaims_pending, __ATOMIC_ACQUIRE);
 }
 
 void guests_report_stats(void)
@@ -142,11 +146,15 @@ void guest_crash(struct guest *g, struct trap_frame *f)
 	guest_stop(g, GUEST_CRASHED, reason);
 }
 
+static void reclaim_later(struct guest *g);
+
 void guest_stop(struct guest *g, enum guest_state s, const char *reason)
 {
 	guest_devices_quiesce(g);
 	guest_console_flush(g);
 	guest_set_state(g, s, reason);
+	if (!g->restart_pending)
+		reclaim_later(g);
 }
 
 /* ---- creation ---------------------------------------------------------------------------- */
@@ -290,6 +298,62 @@ static int load(struct guest *g, const uint8_t *img, size_t len, const char *cl,
 	return guest_devices_assign(g, a.devs, why, n);
 }
 
+/* ---- giving back -------------------------------------------------------------------------
+ *
+ * A guest that has ended for good (exited, or crashed with no restart to come) gives back its
+ * frames (guest_mm_release) and its VT-d domain (guest_dma_release), with `@reclaim guest=
+ * frames=`. Not at once: another CPU may still be inside a handler or hypercall that looked at
+ * the guest before it ended (an event being raised into its shared-info page). Those run with
+ * interrupts off and end before their CPU takes another tick, so the boot CPU's tick gives the
+ * guest back once every online CPU has taken two ticks since it ended and none runs it. A
+ * rejected module's guest never ran: it gives back at once.
+ */
+static void reclaim_later(struct guest *g)
+{
+	for (unsigned i = 0; i < cpu_count; i++)
+		g->ended_ticks[i] = __atomic_load_n(&cpu_at(i)->ticks, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&g->reclaim_pending, true, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&reclaims_pending, 1, __ATOMIC_ACQ_REL);
+}
+
+static void give_back(struct guest *g)
+{
+	guest_dma_release(g);
+	unsigned frames = guest_mm_release(g);
+	report("reclaim guest=%s frames=%u", g->name, frames);
+}
+
+static bool quiet_since_end(const struct guest *g)
+{
+	for (unsigned i = 0; i < cpu_count; i++)
+		if (cpu_at(i)->online &&
+		    __atomic_load_n(&cpu_at(i)->ticks, __ATOMIC_ACQUIRE) < g->ended_ticks[i] + 2)
+			return false;
+	return !g->on_cpu;
+}
+
+void guests_reclaim_due(void)
+{
+	static volatile bool reclaiming;
+
+	if (!__atomic_load_n(&reclaims_pending, __ATOMIC_ACQUIRE) ||
+	    __atomic_exchange_n(&reclaiming, true, __ATOMIC_ACQ_REL))
+		return;
+	for (unsigned i = 0; i < guest_count; i++) {
+		struct guest *g = &guests[i];
+		if (!g->reclaim_pending || !quiet_since_end(g))
+			continue;
+		uint64_t fl = read_rflags();
+		irq_enable();           /* thousands of frames: with interrupts on */
+		give_back(g);
+		if (!(fl & RFLAGS_IF))
+			irq_disable();
+		__atomic_store_n(&g->reclaim_pending, false, __ATOMIC_RELEASE);
+		__atomic_sub_fetch(&reclaims_pending, 1, __ATOMIC_ACQ_REL);
+	}
+	__atomic_store_n(&reclaiming, false, __ATOMIC_RELEASE);
+}
+
 /* ---- restarts ------------------------------------------------------------------------------
  *
  * restart=on: a guest that crashed starts again from its module, in the same frames, address
@@ -405,6 +469,7 @@ void guests_create(const struct mb2_info *mb)
 				fmt_snprintf(g->name, sizeof(g->name), "module%u", i);
 			guest_devices_release(g);
 			guest_set_state(g, GUEST_REJECTED, why);
+			give_back(g);
 			continue;
 		}
 		log_info("guest %s: %llu MiB on cpu %u, entry %#llx", g->name, R(g->mem_mib), g->cpu,
@@ -421,6 +486,7 @@ void guests_start(void)
 	for (unsigned i = 0; i < guest_count; i++)
 		loaded += guests[i].state == GUEST_LOADED;
 	guest_msg_shares(loaded);
+	report("frames free=%llu at=start", (unsigned long long)mm_free_bytes());
 	for (unsigned i = 0; i < guest_count; i++) {
 		if (guests[i].state == GUEST_LOADED) {
 			report_guest_state(&guests[i], GUEST_RUNNING);

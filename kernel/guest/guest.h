@@ -49,6 +49,7 @@ struct guest {
 	struct pt pt;           /* its page tables (kernel half shared) */
 	uint64_t mem_mib;
 	uint64_t *frames;       /* physical frame of each 4 KiB page of RAM */
+	uint64_t frames_pa;     /* where that array is */
 	uint64_t nframes;
 	uint64_t shared_pa, start_pa;
 	struct courier_shared_info *shared;     /* hypervisor's view of the page */
@@ -91,6 +92,10 @@ struct guest {
 	uint64_t restart_at_us;
 	unsigned restarts;
 
+	/* Giving back (guest.c): once every CPU has ticked twice since it ended. */
+	volatile bool reclaim_pending;
+	uint64_t ended_ticks[MAX_CPUS];
+
 	/* statistics (@stat) */
 	uint64_t events, hypercalls, cpu_time_us, last_start_us;
 	char reason[64];
@@ -126,6 +131,8 @@ bool guests_all_done(void);
 /* The boot CPU's tick, with interrupts on: crashed guests with restart=on whose delay is over
  * start again. */
 void guests_restart_due(void);
+/* The same tick: ended guests that no CPU can still reach give their memory and domain back. */
+void guests_reclaim_due(void);
 void guests_report_stats(void);
 const char *guest_state_name(enum guest_state s);
 

@@ -75,3 +75,16 @@ void guest_dma_detach(struct guest *g)
 			log_err("guest %s: cannot detach device %u from its domain", g->name, i);
 }
 
+
+void guest_dma_release(struct guest *g)
+{
+	struct domain *d = domains[g->id];
+	if (!d)
+		return;
+	guest_dma_detach(g);
+	if (domain_destroy(d))
+		log_err("guest %s: its domain %u still has devices; not given back", g->name,
+			domain_id(d));
+	else
+		domains[g->id] = 0;
+}

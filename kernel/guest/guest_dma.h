@@ -7,5 +7,7 @@ struct guest;
 /* One VT-d domain mapping the guest's RAM at IOVA = guest-virtual address; its devices in it. */
 int guest_dma_attach(struct guest *g);
 void guest_dma_detach(struct guest *g);
+/* The guest is gone: its domain (tables, id) is given back to the IOMMU. */
+void guest_dma_release(struct guest *g);
 
 #endif

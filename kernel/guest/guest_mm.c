@@ -17,6 +17,15 @@
 #define KERNEL_HALF_FIRST 256   /* PML4 entries 256-511 map the hypervisor */
 
 static uint64_t alloc_table(void *ctx) { return mm_alloc(0, 0); }
+
+/* The order of the block holding the array of a guest's n frame addresses. */
+static unsigned frames_order(uint64_t n)
+{
+	unsigned order = 0;
+	while (((uint64_t)PAGE_SIZE << order) < n * sizeof(uint64_t))
+		order++;
+	return order;
+}
 static void *table_va(void *ctx, uint64_t pa) { return phys_to_virt(pa); }
 static const struct pt_ops guest_pt_ops = { alloc_table, table_va, 0 };
 
@@ -32,12 +41,10 @@ int guest_mm_init(struct guest *g)
 	g->pt = (struct pt){ .root_pa = root, .ops = &guest_pt_ops };
 
 	g->nframes = g->mem_mib << (20 - PAGE_SHIFT);
-	unsigned order = 0;
-	while (((uint64_t)PAGE_SIZE << order) < g->nframes * sizeof(uint64_t))
-		order++;
-	uint64_t pa = mm_alloc(order, 0);
+	uint64_t pa = mm_alloc(frames_order(g->nframes), 0);
 	if (!pa)
 		return E_NOMEM;
+	g->frames_pa = pa;
 	g->frames = phys_to_virt(pa);
 	for (uint64_t i = 0; i < g->nframes; i++)
 		if (!(g->frames[i] = mm_alloc(0, 0)))
@@ -54,6 +61,41 @@ int guest_mm_init(struct guest *g)
 		err = pt_map(&g->pt, GUEST_SHARED_INFO_VA, g->shared_pa, PAGE_SIZE,
 			     PTE_P | PTE_W | PTE_U | PTE_NX, 0);
 	return err;
+}
+
+static void free_table(void *ctx, uint64_t pa) { mm_free(pa, 0); }
+
+unsigned guest_mm_release(struct guest *g)
+{
+	unsigned n = 0;
+
+	if (g->pt.root_pa) {
+		n += pt_free_tables(&g->pt, 0, KERNEL_HALF_FIRST, free_table);
+		mm_free(g->pt.root_pa, 0);
+		g->pt.root_pa = 0;
+		n++;
+	}
+	if (g->frames) {
+		for (uint64_t i = 0; i < g->nframes; i++)
+			if (g->frames[i]) {
+				mm_free(g->frames[i], 0);
+				n++;
+			}
+		unsigned order = frames_order(g->nframes);
+		mm_free(g->frames_pa, order);
+		g->frames = 0;
+		n += 1u << order;
+	}
+	uint64_t *pages[] = { &g->start_pa, &g->shared_pa };
+	for (unsigned i = 0; i < 2; i++)
+		if (*pages[i]) {
+			mm_free(*pages[i], 0);
+			*pages[i] = 0;
+			n++;
+		}
+	g->start = 0;
+	g->shared = 0;
+	return n;
 }
 
 /* Map RAM page by page with the flags the caller computes for each page. */

@@ -14,6 +14,10 @@ int guest_mm_map_ram(struct guest *g, uint64_t (*flags_for)(const struct guest *
 							    const void *ctx),
 		     const void *ctx) __must_check;
 int guest_mm_map_mmio(struct guest *g, uint64_t va, uint64_t pa, uint64_t size) __must_check;
+/* Give back every frame of g's address space: its RAM, the lower half of its page tables, the
+ * start-info and shared-info pages. Only once no CPU can reach them (kernel/guest/guest.c,
+ * "Giving back"). Returns the number of frames. */
+unsigned guest_mm_release(struct guest *g);
 uint64_t guest_ram_end(const struct guest *g);
 bool guest_va_in_ram(const struct guest *g, uint64_t va, uint64_t len);
 

@@ -228,6 +228,7 @@ void sched_tick(void)
 		guest_msgs_tick();
 		guest_console_drain(true);
 		guests_restart_due();
+		guests_reclaim_due();
 	}
 }
 

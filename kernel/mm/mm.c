@@ -41,4 +41,5 @@ struct frame_reserve_ret mm_reserve(uint64_t start, uint64_t end)
 	return r;
 }
 
+uint64_t mm_free_bytes(void) { return frame_free_bytes(&frames); }
 uint64_t mm_usable_bytes(void) { return frame_usable_bytes(&frames); }

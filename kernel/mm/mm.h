@@ -15,5 +15,7 @@ void mm_free(uint64_t pa, unsigned order);
 /* Never hand out [start, end) (frame_reserve): E_BUSY when part of it is in use already. */
 struct frame_reserve_ret mm_reserve(uint64_t start, uint64_t end);
 uint64_t mm_usable_bytes(void);
+/* What the allocator could hand out now (`@frames free=`). */
+uint64_t mm_free_bytes(void);
 
 #endif

@@ -139,3 +139,30 @@ struct pt_walk pt_lookup(const struct pt *pt, uint64_t va)
 	}
 	return (struct pt_walk){ .err = E_NOENT };
 }
+
+/* The tables below entry e of a level-`level` table (level 0: a page table), deepest first. */
+static unsigned free_below(struct pt *pt, uint64_t e, int level, void (*free_table)(void *, uint64_t))
+{
+	if (!pte_present(e) || (e & PTE_PS) || level == 0)
+		return 0;
+	uint64_t pa = pte_addr(e);
+	const uint64_t *t = table(pt, pa);
+	unsigned n = 1;
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		n += free_below(pt, t[i], level - 1, free_table);
+	free_table(pt->ops->ctx, pa);
+	return n;
+}
+
+unsigned pt_free_tables(struct pt *pt, unsigned first, unsigned last,
+			void (*free_table)(void *ctx, uint64_t pa))
+{
+	uint64_t *root = table(pt, pt->root_pa);
+	unsigned n = 0;
+
+	for (unsigned i = first; i < last && i < PT_ENTRIES; i++) {
+		n += free_below(pt, root[i], PT_LEVELS - 1, free_table);
+		root[i] = 0;
+	}
+	return n;
+}

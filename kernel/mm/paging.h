@@ -40,6 +40,10 @@ struct pt_walk {
 	uint64_t page_size;
 };
 struct pt_walk pt_lookup(const struct pt *pt, uint64_t va);
+/* Give back (free_table) every table below the root's entries [first, last) and clear those
+ * entries; the pages they map and the root stay. Returns how many tables were given back. */
+unsigned pt_free_tables(struct pt *pt, unsigned first, unsigned last,
+			void (*free_table)(void *ctx, uint64_t pa));
 
 static inline int va_canonical(uint64_t va)
 {

@@ -169,9 +169,49 @@ static void unmap(void **state)
 	assert_int_equal(w.pa, 0x200000);
 }
 
+/* pt_free_tables gives back each table below the chosen root entries exactly once, follows no
+ * large page and no leaf, and leaves the other entries and the root alone. */
+static bool freed[FAKE_FRAMES];
+static unsigned freed_count;
+
+static void free_table(void *ctx, uint64_t pa)
+{
+	unsigned i = (unsigned)((pa - FAKE_BASE) / 4096);
+	assert_false(freed[i]);
+	freed[i] = true;
+	freed_count++;
+}
+
+static void free_tables(void **state)
+{
+	struct pt pt = new_pt(64);
+	memset(freed, 0, sizeof(freed));
+	freed_count = 0;
+	/* Lower half: two 4 KiB pages apart (PDPT, PD, PT each, one PD shared), and a 2 MiB page. */
+	assert_int_equal(pt_map(&pt, 0x400000, 0x9000000, 0x1000, PTE_P | PTE_W | PTE_U, 0), 0);
+	assert_int_equal(pt_map(&pt, 0x40000000, 0x9001000, 0x1000, PTE_P | PTE_U, 0), 0);
+	assert_int_equal(pt_map(&pt, 0x600000, 0xa000000, 0x200000, PTE_P, 1), 0);
+	unsigned lower = next_frame - 1;        /* every table so far but the root */
+	/* Upper half (index 256): kept. */
+	assert_int_equal(pt_map(&pt, 0xffff800000000000ull, 0x1000, 0x1000, PTE_P, 0), 0);
+	unsigned upper = next_frame - 1 - lower;
+	uint64_t *root = p2v(0, pt.root_pa);
+
+	assert_int_equal(pt_free_tables(&pt, 0, 256, free_table), lower);
+	assert_int_equal(freed_count, lower);
+	assert_false(freed[0]);                 /* the root */
+	for (unsigned i = 0; i < 256; i++)
+		assert_int_equal(root[i], 0);
+	assert_true(pte_present(root[256]));
+	assert_int_equal(pt_lookup(&pt, 0xffff800000000000ull).pa, 0x1000);
+	assert_int_equal(pt_lookup(&pt, 0x400000).err, E_NOENT);
+	assert_int_equal(upper, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(free_tables),
 		cmocka_unit_test(pte_encoding),
 		cmocka_unit_test(map_4k_and_lookup),
 		cmocka_unit_test(large_pages_when_aligned),

@@ -465,6 +465,34 @@ static void random_ops(void **state)
 		assert_true(seen[i] > 10);
 }
 
+/* slpt_free_tables gives back every table, the root too, each once, and no leaf page. */
+static bool given[FAKE_FRAMES];
+static unsigned given_count;
+
+static void give_back(void *ctx, uint64_t pa)
+{
+	unsigned i = (unsigned)((pa - FAKE_BASE) / 4096);
+	assert_true(i < next_frame);
+	assert_false(given[i]);
+	given[i] = true;
+	given_count++;
+}
+
+static void free_tables(void **state)
+{
+	struct slpt pt = new_pt(4, SLPT_SP_2M | SLPT_SP_1G, FAKE_FRAMES, false);
+	memset(given, 0, sizeof(given));
+	given_count = 0;
+	assert_int_equal(slpt_map(&pt, 0x400000, 0x9000000, 0x3000, SLPT_R | SLPT_W, 0), 0);
+	assert_int_equal(slpt_map(&pt, 0x8000000000ull, 0xa000000, 0x1000, SLPT_R, 0), 0);
+	assert_int_equal(slpt_map(&pt, 0x40000000, 0x40000000, 0x40000000, SLPT_R, SLPT_SP_1G), 0);
+	unsigned tables = next_frame;           /* everything allocated is a table */
+	assert_int_equal(slpt_free_tables(&pt, give_back), tables);
+	assert_int_equal(given_count, tables);
+	assert_int_equal(pt.root_pa, 0);
+	assert_int_equal(slpt_free_tables(&pt, give_back), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +504,7 @@ int main(void)
 		cmocka_unit_test(unmap_reports),
 		cmocka_unit_test(flush_callback),
 		cmocka_unit_test(random_ops),
+		cmocka_unit_test(free_tables),
 	};
 	return cmocka_run_group_tests_name("vtd-slpt", tests, NULL, NULL);
 }
