@@ -25,11 +25,14 @@ uint8_t acpi_checksum(const void *p, size_t len)
 	return sum;
 }
 
-/* A printable copy of a 4-byte signature for messages and the table list. */
+/*
+ * A printable copy of a 4-byte signature for messages and the table list: one word, since it
+ * becomes a record's value (`@acpi table=`), so blanks are replaced like control bytes.
+ */
 static void sig_copy(char out[5], const char *sig)
 {
 	for (int i = 0; i < 4; i++)
-		out[i] = sig[i] >= 0x20 && sig[i] < 0x7f ? sig[i] : '?';
+		out[i] = sig[i] > 0x20 && sig[i] < 0x7f ? sig[i] : '?';
 	out[4] = '\0';
 }
 

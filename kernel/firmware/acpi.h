@@ -79,7 +79,7 @@ int acpi_rsdp_scan(const struct acpi_mem *m, uint64_t *rsdp_pa);
 #define ACPI_MAX_TABLES 64
 
 struct acpi_table {
-	char sig[5];                    /* NUL-terminated; unprintable bytes shown as '?' */
+	char sig[5];                    /* NUL-terminated; blanks, unprintable bytes as '?' */
 	uint64_t pa;
 	uint32_t len;
 };

@@ -312,6 +312,28 @@ static void bad_tables_are_skipped(void **state)
 	assert_int_equal(fake_log_errors, 7);
 }
 
+/* A signature becomes the value of `@acpi table=`: a blank in it would split the record
+ * (QEMU's -acpitable passes any four bytes). */
+static void signatures_are_one_word(void **state)
+{
+	const uint64_t e[] = { 0x106000, 0x107000 };
+	struct acpi_rsdp_info rsdp = { .revision = 0, .rsdt_pa = 0x100000 };
+	static struct acpi_tables t;
+
+	put_table(0x106000, "A B ", NULL, 0);
+	put_table(0x107000, "\tQ\n=", NULL, 0);
+	put_root(0x100000, false, e, 2);
+	assert_int_equal(acpi_load_tables(&mem, &rsdp, &t), 0);
+	assert_int_equal(t.n, 2);
+	assert_string_equal(t.t[0].sig, "A?B?");
+	assert_string_equal(t.t[1].sig, "?Q?=");
+	acpi_report_tables(&t);
+	assert_true(fake_log_contains("@acpi table=A?B? addr=0x106000 len=36\n"));
+	assert_true(fake_log_contains("@acpi table=?Q?= addr=0x107000 len=36\n"));
+	/* Found by the shown signature, as before. */
+	assert_ptr_equal(acpi_find(&t, "A?B?", 0), &t.t[0]);
+}
+
 static void too_many_tables(void **state)
 {
 	static uint64_t e[100];
@@ -348,6 +370,7 @@ int main(void)
 		cmocka_unit_test_setup(load_rsdt_only_and_fallback, setup),
 		cmocka_unit_test_setup(bad_tables_are_skipped, setup),
 		cmocka_unit_test_setup(too_many_tables, setup),
+		cmocka_unit_test_setup(signatures_are_one_word, setup),
 	};
 	return cmocka_run_group_tests_name("acpi", tests, NULL, NULL);
 }
