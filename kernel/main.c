@@ -125,10 +125,10 @@ static void __boot acpi_setup(void)
 		return;
 	acpi_report_tables(&acpi);
 
-	const struct acpi_table *t = acpi_find(&acpi, "APIC", 0);
+	const struct acpi_table *t = acpi_find_one(&acpi, "APIC");
 	if (!t || acpi_parse_madt(phys_to_virt(t->pa), t->len, &madt) < 0)
 		log_err("acpi: no usable MADT; only the boot CPU will run");
-	t = acpi_find(&acpi, "MCFG", 0);
+	t = acpi_find_one(&acpi, "MCFG");
 	if (t && acpi_parse_mcfg(phys_to_virt(t->pa), t->len, &mcfg) < 0)
 		log_err("acpi: MCFG unusable; PCI falls back to port I/O");
 }
@@ -151,7 +151,7 @@ static void __boot pci_setup(void)
  * goes to a chosen CPU). */
 static void __boot iommu_setup(void)
 {
-	const struct acpi_table *t = acpi_find(&acpi, "DMAR", 0);
+	const struct acpi_table *t = acpi_find_one(&acpi, "DMAR");
 
 	iommu_init(t ? phys_to_virt(t->pa) : NULL, t ? t->len : 0,
 		   (unsigned)options.iommu_fault_cpu, options.iommu_qi);

@@ -256,6 +256,17 @@ const struct acpi_table *acpi_find(const struct acpi_tables *t, const char sig[4
 	return NULL;
 }
 
+const struct acpi_table *__boot acpi_find_one(const struct acpi_tables *t, const char sig[4])
+{
+	const struct acpi_table *first = acpi_find(t, sig, 0), *extra;
+
+	for (unsigned i = 1; first && (extra = acpi_find(t, sig, i)); i++)
+		log_err("ACPI: %s at %#llx is a second %s table, ignored (the one at %#llx is used)",
+			extra->sig, (unsigned long long)extra->pa, extra->sig,
+			(unsigned long long)first->pa);
+	return first;
+}
+
 static void report_table(const struct acpi_table *t)
 {
 	report("acpi table=%s addr=%#llx len=%u", t->sig, (unsigned long long)t->pa, t->len);

@@ -103,6 +103,12 @@ int acpi_load_tables(const struct acpi_mem *m, const struct acpi_rsdp_info *rsdp
 const struct acpi_table *acpi_find(const struct acpi_tables *t, const char sig[4],
 				   unsigned instance);
 
+/*
+ * The first table with signature sig, for a table there must be one of (MADT, MCFG, DMAR):
+ * every further one is reported as an error and ignored. NULL when there is none.
+ */
+const struct acpi_table *acpi_find_one(const struct acpi_tables *t, const char sig[4]);
+
 /* One `@acpi table= addr= len=` record per table, the root first. */
 void acpi_report_tables(const struct acpi_tables *t);
 

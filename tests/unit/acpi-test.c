@@ -334,6 +334,33 @@ static void signatures_are_one_word(void **state)
 	assert_ptr_equal(acpi_find(&t, "A?B?", 0), &t.t[0]);
 }
 
+/* Two tables of a kind there must be one of: the first is used, the others named and ignored. */
+static void second_tables_are_reported(void **state)
+{
+	const uint64_t e[] = { T_APIC, T_SSDT1, 0x106000, T_SSDT2, 0x107000, T_MCFG };
+	struct acpi_rsdp_info rsdp = { .revision = 0, .rsdt_pa = 0x100000 };
+	static struct acpi_tables t;
+	uint8_t p[8] = { 0 };
+
+	put_tables();
+	put_table(0x106000, "APIC", p, 8);
+	put_table(0x107000, "APIC", p, 4);
+	put_root(0x100000, false, e, 6);
+	assert_int_equal(acpi_load_tables(&mem, &rsdp, &t), 0);
+	assert_int_equal(fake_log_errors, 0);
+
+	assert_ptr_equal(acpi_find_one(&t, "APIC"), &t.t[0]);
+	assert_true(fake_log_contains("E: ACPI: APIC at 0x106000 is a second APIC table, ignored "
+				      "(the one at 0x101000 is used)"));
+	assert_true(fake_log_contains("E: ACPI: APIC at 0x107000 is a second APIC table"));
+	assert_int_equal(fake_log_errors, 2);
+
+	fake_log_reset();
+	assert_ptr_equal(acpi_find_one(&t, "MCFG"), &t.t[5]);
+	assert_null(acpi_find_one(&t, "DMAR"));
+	assert_int_equal(fake_log_errors, 0);
+}
+
 static void too_many_tables(void **state)
 {
 	static uint64_t e[100];
@@ -371,6 +398,7 @@ int main(void)
 		cmocka_unit_test_setup(bad_tables_are_skipped, setup),
 		cmocka_unit_test_setup(too_many_tables, setup),
 		cmocka_unit_test_setup(signatures_are_one_word, setup),
+		cmocka_unit_test_setup(second_tables_are_reported, setup),
 	};
 	return cmocka_run_group_tests_name("acpi", tests, NULL, NULL);
 }
