@@ -2,6 +2,7 @@
 #include "kernel/cpu/console.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/stop.h"
+#include "kernel/cpu/time.h"
 #include "kernel/guest/guest.h"
 #include "kernel/lib/log.h"
 #include "kernel/mm/mm.h"
@@ -20,7 +21,10 @@ void run_end(void)
 	for (unsigned i = 0; i < cpu_count; i++) {
 		struct percpu *c = cpu_at(i);
 		if (c->online)
-			report("tick cpu=%u ticks=%llu", i, (unsigned long long)c->ticks);
+			report("tick cpu=%u ticks=%llu irqoff_max_us=%llu irqoff_hypercall=%u", i,
+			       (unsigned long long)c->ticks,
+			       (unsigned long long)time_cycles_to_ns(c->irqoff_max) / 1000,
+			       c->irqoff_hypercall);
 	}
 	for (unsigned i = 0; i < guest_count; i++)
 		guest_console_flush(&guests[i]);

@@ -31,6 +31,10 @@ struct percpu {
 	uint64_t stack_top;             /* kernel stack (guard page below) */
 	uint64_t stack_bottom;
 	volatile uint64_t ticks;        /* local APIC timer interrupts taken */
+	/* The longest stretch a hypercall kept interrupts off on this CPU (TSC cycles), and
+	 * which hypercall it was: since irqoff_since (kernel/guest/hypercall.c). */
+	uint64_t irqoff_since, irqoff_max;
+	unsigned irqoff_hypercall;
 	struct vector_slot vectors[IDT_ENTRIES];
 	uint64_t gdt[GDT_ENTRIES] __aligned(16);
 	struct tss64 tss __aligned(16);

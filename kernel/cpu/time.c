@@ -138,6 +138,12 @@ uint64_t time_since_boot_ns(void)
 	return d / tsc_hz * 1000000000ull + d % tsc_hz * 1000000000ull / tsc_hz;
 }
 
+uint64_t time_cycles_to_ns(uint64_t cycles)
+{
+	return tsc_hz ? cycles / tsc_hz * 1000000000ull + cycles % tsc_hz * 1000000000ull / tsc_hz
+		      : 0;
+}
+
 void time_delay_us(uint64_t us)
 {
 	uint64_t end = rdtsc() + tsc_hz / 1000000 * us + (tsc_hz % 1000000) * us / 1000000;

@@ -11,6 +11,8 @@ int time_calibrate(void) __must_check;
 void time_start_tick(unsigned hz, void (*on_tick)(void));
 uint64_t time_since_boot_us(void);
 uint64_t time_since_boot_ns(void);
+/* TSC cycles as nanoseconds. */
+uint64_t time_cycles_to_ns(uint64_t cycles);
 /* Busy-wait; usable with interrupts off. */
 void time_delay_us(uint64_t us);
 

@@ -38,6 +38,16 @@ static int64_t abi_error(int err)
 	return err < 0 ? -COURIER_EINVAL : err;
 }
 
+/* The stretch with interrupts off that began at irqoff_since ends now: the longest is kept. */
+static void irqoff_end(struct percpu *c, unsigned hypercall)
+{
+	uint64_t d = rdtsc() - c->irqoff_since;
+	if (d > c->irqoff_max) {
+		c->irqoff_max = d;
+		c->irqoff_hypercall = hypercall;
+	}
+}
+
 /* At most CONSOLE_PER_CALL bytes a call, turned into lines with interrupts on: no lock is held
  * here, and no interrupt handler touches the guest's line buffer (guest_console.c). */
 static int64_t console_write(struct guest *g, uint64_t va, uint64_t len)
@@ -51,9 +61,11 @@ static int64_t console_write(struct guest *g, uint64_t va, uint64_t len)
 	uint64_t n = MIN(len, sizeof(buf));
 	if (guest_copy_from(g, buf, va, n))
 		return -COURIER_EFAULT;
+	irqoff_end(this_cpu(), HC_CONSOLE_WRITE);
 	irq_enable();
 	n = guest_console_write(g, buf, n);
 	irq_disable();
+	this_cpu()->irqoff_since = rdtsc();
 	return (int64_t)n;
 }
 
@@ -150,16 +162,18 @@ static int64_t dispatch(struct guest *g, struct trap_frame *f)
 
 void hypercall_entry(struct trap_frame *f)
 {
-	struct guest *g = this_cpu()->current;
-
+	struct percpu *c = this_cpu();
+	struct guest *g = c->current;
 	uint64_t nr = f->rax;
 
+	c->irqoff_since = rdtsc();
 	g->hypercalls++;
 	int64_t ret = dispatch(g, f);
 	/* A successful HC_UPCALL_RETURN restored the whole context, RAX included: leave it. */
 	if (nr != HC_UPCALL_RETURN || ret < 0)
 		f->rax = (uint64_t)ret;
 	sched_return_to_user(f);
+	irqoff_end(c, (unsigned)MIN(nr, (uint64_t)HC_COUNT));
 }
 
 extern char syscall_entry[];
