@@ -3,6 +3,7 @@
  *
  *   dev=<bdf> [msi_rounds=N] [timeout_ms=T] [bad_dma=<addr>] [bad_dma_dir=read|write] [hop]
  *            [storm=N] [mask_rounds=K] [crash_at_end]
+ *            [sweep=<hex>[,<hex>...] [sweep_len=L] [sweep_peer=<guest>]]
  *
  * hop: after each MSI round the guest moves itself to the next CPU (HC_SCHED_MOVE, wrapping
  * to CPU 0 when the next one does not exist), so its message must follow it every round.
@@ -22,8 +23,20 @@
  * hypervisor address after its last line (it must be stopped; with restart=on it runs again).
  * Last line:
  * "edu guest=<name> dev=<bdf> tests=<n> failed=<n> result=pass|fail"; exit code = failures.
+ *
+ * sweep= (instead of bad_dma): a malicious device. For each address of the list (hex, no 0x,
+ * each outside the guest's RAM and below the 28-bit limit) a read of sweep_len bytes (default
+ * 64) into the device (filled with 0xa5 first), the device buffer copied back to RAM ("got="
+ * its first 8 bytes: what the device read), then a write of the device buffer's first
+ * sweep_len bytes to the address; each access
+ * printed before it is issued ("test=sweep i=<n> addr=<a> dir=read|write len=<l>
+ * result=issued"), each must become one @dmafault. With sweep_peer=<guest> (guests/canary),
+ * the guest's first port is offered to that guest, the sweep waits for its event (its
+ * memory is filled) and sends it one on its port 0 when done. Last: "test=sweep_done
+ * accesses=<n> ...".
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <courier/dev.h>
 #include <courier/events.h>
@@ -317,6 +330,115 @@ static void test_bad_dma(uint64_t addr, bool write)
 	       changed ? "changed" : "unchanged");
 }
 
+#define SWEEP_MAX               24
+#define SWEEP_PATTERN           0xa5u
+#define SETUP_TIMEOUT_NS        (10000ull * NS_PER_MS)
+
+static volatile uint64_t peer_events;
+static int peer_port = -1;
+
+static void on_peer(unsigned port, void *arg)
+{
+	peer_events++;
+}
+
+static bool peer_seen(void *arg)
+{
+	return peer_events >= 1;
+}
+
+/* Our first port, offered to the peer: it says through it that its memory is filled. */
+static int64_t sweep_peer_setup(const char *peer)
+{
+	uint64_t deadline = guest_time_ns() + SETUP_TIMEOUT_NS;
+	int64_t id;
+
+	while ((id = guest_lookup(peer)) < 0 && guest_time_ns() < deadline)
+		hc_yield();
+	if (id < 0)
+		return id;
+	peer_port = evt_alloc();
+	if (peer_port < 0)
+		return peer_port;
+	evt_bind_handler((unsigned)peer_port, on_peer, NULL);
+	int ret = evt_offer((unsigned)peer_port, (uint64_t)id);
+	return ret < 0 ? ret : id;
+}
+
+/* Parse "a,b,c" (hex) into addrs; the count, or -1 when the list is malformed. */
+static int parse_sweep(const char *list, uint64_t *addrs)
+{
+	int n = 0;
+
+	while (*list) {
+		char *end;
+		unsigned long long a = strtoull(list, &end, 16);
+		if (end == list || (*end && *end != ',') || n == SWEEP_MAX)
+			return -1;
+		addrs[n++] = a;
+		list = *end ? end + 1 : end;
+	}
+	return n;
+}
+
+static void sweep_line(unsigned i, uint64_t addr, const char *dir, uint32_t len)
+{
+	printf("edu guest=%s dev=%s test=sweep i=%u addr=0x%llx dir=%s len=%u result=issued\n", me,
+	       bdf, i, (unsigned long long)addr, dir, (unsigned)len);
+	fflush(stdout);
+}
+
+static void test_sweep(const char *list, int64_t peer)
+{
+	uint64_t addrs[SWEEP_MAX];
+	uint32_t len = (uint32_t)guest_arg_u64("sweep_len", 64);
+	int n = parse_sweep(list, addrs);
+	unsigned accesses = 0, incomplete = 0;
+	bool synced = true;
+
+	if (n <= 0 || len == 0 || len > EDU_DMA_MAX) {
+		printf("edu guest=%s dev=%s test=sweep error=bad_list_or_len\n", me, bdf);
+		failed++;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (in_my_ram((void *)addrs[i], len) || addrs[i] + len > EDU_DMA_LIMIT) {
+			printf("edu guest=%s dev=%s test=sweep addr=0x%llx error=not_a_bad_address\n",
+			       me, bdf, (unsigned long long)addrs[i]);
+			failed++;
+			return;
+		}
+	}
+	if (peer >= 0)
+		synced = evt_wait(peer_seen, NULL, SETUP_TIMEOUT_NS);
+	printf("edu guest=%s dev=%s test=sweep_start addresses=%d len=%u peer_ready=%d\n", me, bdf,
+	       n, (unsigned)len, synced);
+	for (int i = 0; i < n; i++) {
+		uint64_t got = 0;
+
+		/* Known contents in the device first, so a read that reaches memory shows. */
+		memset(ram_src, SWEEP_PATTERN, len);
+		incomplete += !dma((uint64_t)ram_src, EDU_BUF, len, 0);
+		sweep_line((unsigned)i, addrs[i], "read", len);
+		incomplete += !dma(addrs[i], EDU_BUF, len, 0);
+		accesses++;
+		memset(ram_dst, 0, len);
+		incomplete += !dma(EDU_BUF, (uint64_t)ram_dst, len, EDU_DMA_TO_RAM);
+		memcpy(&got, ram_dst, sizeof(got));
+		printf("edu guest=%s dev=%s test=sweep i=%d addr=0x%llx got=0x%016llx\n", me, bdf, i,
+		       (unsigned long long)addrs[i], (unsigned long long)got);
+		/* What the device holds now (what the refused read left) goes out. */
+		sweep_line((unsigned)i, addrs[i], "write", len);
+		incomplete += !dma(EDU_BUF, addrs[i], len, EDU_DMA_TO_RAM);
+		accesses++;
+	}
+	int sent = peer >= 0 ? evt_send((uint64_t)peer, 0) : 0;
+	char extra[96];
+	snprintf(extra, sizeof(extra), "accesses=%u incomplete=%u peer_ready=%d peer_told=%s ",
+		 accesses, incomplete, synced, peer < 0 ? "-" : sent < 0 ? guest_strerror(sent) : "ok");
+	result("sweep_done", synced && !incomplete && sent >= 0, extra);
+}
+
 int main(int argc, char **argv)
 {
 	const struct courier_dev_info *dev = dev_find(EDU_VENDOR, EDU_DEVICE, 0);
@@ -335,6 +457,14 @@ int main(int argc, char **argv)
 		printf("edu guest=%s dev=%s error=bar0_not_mapped\n", me, bdf);
 		return 1;
 	}
+	const char *sweep = guest_arg("sweep"), *sweep_peer = guest_arg("sweep_peer");
+	int64_t peer = -1;
+
+	if (sweep && sweep_peer && (peer = sweep_peer_setup(sweep_peer)) < 0) {
+		printf("edu guest=%s dev=%s error=%s what=sweep_peer\n", me, bdf,
+		       guest_strerror(peer));
+		return 1;
+	}
 	test_id();
 	test_liveness();
 	test_dma();
@@ -345,7 +475,10 @@ int main(int argc, char **argv)
 		test_port_mask(guest_arg_u64("mask_rounds", 0));
 	if (bad_default + PAGE_SIZE > EDU_DMA_LIMIT)
 		bad_default = PAGE_SIZE;
-	test_bad_dma(guest_arg_u64("bad_dma", bad_default), dir && !strcmp(dir, "write"));
+	if (sweep)
+		test_sweep(sweep, peer);
+	else
+		test_bad_dma(guest_arg_u64("bad_dma", bad_default), dir && !strcmp(dir, "write"));
 	printf("edu guest=%s dev=%s tests=%u failed=%u result=%s\n", me, bdf, tests, failed,
 	       failed ? "fail" : "pass");
 	if (guest_arg_flag("crash_at_end")) {
