@@ -27,8 +27,8 @@
  * sweep= (instead of bad_dma): a malicious device. For each address of the list (hex, no 0x,
  * each outside the guest's RAM and below the 28-bit limit) a read of sweep_len bytes (default
  * 64) into the device (filled with 0xa5 first), the device buffer copied back to RAM ("got="
- * its first 8 bytes: what the device read), then a write of the device buffer's first
- * sweep_len bytes to the address; each access
+ * its first 8 bytes: what the device read), then a write of sweep_len bytes of 0x5a (kept in
+ * the device buffer's second half) to the address (sweep_len below 2048); each access
  * printed before it is issued ("test=sweep i=<n> addr=<a> dir=read|write len=<l>
  * result=issued"), each must become one @dmafault. With sweep_peer=<guest> (guests/canary),
  * the guest's first port is offered to that guest, the sweep waits for its event (its
@@ -332,6 +332,8 @@ static void test_bad_dma(uint64_t addr, bool write)
 
 #define SWEEP_MAX               24
 #define SWEEP_PATTERN           0xa5u
+#define SWEEP_WRITE_PATTERN     0x5au
+#define SWEEP_WRITE_OFF         2048u
 #define SETUP_TIMEOUT_NS        (10000ull * NS_PER_MS)
 
 static volatile uint64_t peer_events;
@@ -396,7 +398,7 @@ static void test_sweep(const char *list, int64_t peer)
 	unsigned accesses = 0, incomplete = 0;
 	bool synced = true;
 
-	if (n <= 0 || len == 0 || len > EDU_DMA_MAX) {
+	if (n <= 0 || len == 0 || len >= SWEEP_WRITE_OFF) {
 		printf("edu guest=%s dev=%s test=sweep error=bad_list_or_len\n", me, bdf);
 		failed++;
 		return;
@@ -411,6 +413,9 @@ static void test_sweep(const char *list, int64_t peer)
 	}
 	if (peer >= 0)
 		synced = evt_wait(peer_seen, NULL, SETUP_TIMEOUT_NS);
+	/* What every write sends: its own pattern, in the second half of the device buffer. */
+	memset(ram_src, SWEEP_WRITE_PATTERN, len);
+	incomplete += !dma((uint64_t)ram_src, EDU_BUF + SWEEP_WRITE_OFF, len, 0);
 	printf("edu guest=%s dev=%s test=sweep_start addresses=%d len=%u peer_ready=%d\n", me, bdf,
 	       n, (unsigned)len, synced);
 	for (int i = 0; i < n; i++) {
@@ -427,9 +432,8 @@ static void test_sweep(const char *list, int64_t peer)
 		memcpy(&got, ram_dst, sizeof(got));
 		printf("edu guest=%s dev=%s test=sweep i=%d addr=0x%llx got=0x%016llx\n", me, bdf, i,
 		       (unsigned long long)addrs[i], (unsigned long long)got);
-		/* What the device holds now (what the refused read left) goes out. */
 		sweep_line((unsigned)i, addrs[i], "write", len);
-		incomplete += !dma(EDU_BUF, addrs[i], len, EDU_DMA_TO_RAM);
+		incomplete += !dma(EDU_BUF + SWEEP_WRITE_OFF, addrs[i], len, EDU_DMA_TO_RAM);
 		accesses++;
 	}
 	int sent = peer >= 0 ? evt_send((uint64_t)peer, 0) : 0;
