@@ -17,6 +17,21 @@
  *   hostile guest=<name> einval=<n> enomem=<n> ... efault=<n>
  *   hostile guest=<name> seed=<n> calls=<n> ok=<n> other=<n> unexpected=<n> result=pass|fail
  * With mode=fault the guest then reads a hypervisor address, which must stop it.
+ *
+ * Targeted attacks instead of the random calls (each prints "hostile guest=<name> mode=<m>
+ * ..." first):
+ *   mode=send send=<guest>:<port>:<n>:<eperm|ok>[,...]  n HC_EVT_SEND to that guest's port,
+ *       in order: eperm (a port never offered to us: every send must fail with EPERM; sends
+ *       are retried while the port does not exist yet, ENOENT, before counting) or ok (offered:
+ *       retried until the offer arrives, then every one must succeed). One line per flood:
+ *       "hostile guest=<name> mode=send target=<g> port=<p> count=<n> expect=<e> ok=<n>
+ *       eperm=<n> enoent=<n> other=<n> result=pass|fail"; exit code = failed floods.
+ *   mode=jump addr=<a>, mode=call addr=<a>   jmp or call to a: a hypervisor or non-canonical
+ *       address must stop the guest.
+ *   mode=int vec=<n>   int n: every vector but the hypervisor's own are DPL 0 gates (#GP).
+ *   mode=read addr=<a>, mode=write addr=<a>   an 8-byte load or store at a (write also
+ *       takes "rodata": a page of our own read-only segment).
+ * For jump, call, int, read, write, "... survived" and exit 1 if the guest is still alive.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -266,6 +281,126 @@ static int fault(void)
 	return 1;
 }
 
+/* ---- targeted attacks ------------------------------------------------------------------- */
+
+#define SEND_SETUP_NS           10000000000ull  /* 10 s for the target to appear and offer */
+#define SEND_LIST_MAX           200
+
+static const char rodata_page[4096] __attribute__((aligned(4096))) = "hostile read-only";
+
+/* One stub per vector, 8 bytes apart: "int $n; ret". */
+__asm__(".pushsection .text\n"
+	".balign 8\n"
+	"hostile_int_stubs:\n"
+	".set .Lvec, 0\n"
+	".rept 256\n"
+	".balign 8\n"
+	"int $.Lvec\n"
+	"ret\n"
+	".set .Lvec, .Lvec + 1\n"
+	".endr\n"
+	".popsection\n");
+extern const char hostile_int_stubs[];
+
+/* n sends to (target, port); true when each came back as expected. */
+static bool flood(const char *target, unsigned port, uint64_t n, bool expect_ok)
+{
+	uint64_t deadline = guest_time_ns() + SEND_SETUP_NS, got_ok = 0, eperm = 0, enoent = 0,
+		 other = 0;
+	int64_t id;
+	int ret;
+
+	while ((id = guest_lookup(target)) < 0 && guest_time_ns() < deadline)
+		hc_yield();
+	/* Until the port exists (and, for ok, is offered to us): not counted. */
+	do
+		ret = evt_send((uint64_t)id, port);
+	while ((ret == -COURIER_ENOENT || (expect_ok && ret == -COURIER_EPERM)) &&
+	       guest_time_ns() < deadline && (hc_yield(), true));
+	for (uint64_t i = 0; i < n; i++) {
+		if (i)
+			ret = evt_send((uint64_t)id, port);
+		if (ret >= 0)
+			got_ok++;
+		else if (ret == -COURIER_EPERM)
+			eperm++;
+		else if (ret == -COURIER_ENOENT)
+			enoent++;
+		else
+			other++;
+	}
+	bool pass = id >= 0 && (expect_ok ? got_ok == n : eperm == n);
+	printf("hostile guest=%s mode=send target=%s port=%u count=%" PRIu64 " expect=%s ok=%"
+	       PRIu64 " eperm=%" PRIu64 " enoent=%" PRIu64 " other=%" PRIu64 " result=%s\n", me,
+	       target, port, n, expect_ok ? "ok" : "eperm", got_ok, eperm, enoent, other,
+	       pass ? "pass" : "fail");
+	return pass;
+}
+
+static int send_mode(const char *list)
+{
+	char copy[SEND_LIST_MAX + 1], *save, *item;
+	int failures = 0;
+
+	if (!list || strlen(list) > SEND_LIST_MAX) {
+		printf("hostile guest=%s mode=send error=bad_send_list\n", me);
+		return 2;
+	}
+	strcpy(copy, list);
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char target[COURIER_NAME_MAX + 1], expect[8];
+		unsigned port;
+		unsigned long long n;
+
+		if (sscanf(item, "%31[^:]:%u:%llu:%7s", target, &port, &n, expect) != 4 ||
+		    (strcmp(expect, "ok") && strcmp(expect, "eperm"))) {
+			printf("hostile guest=%s mode=send error=bad_item item=%s\n", me, item);
+			return 2;
+		}
+		failures += !flood(target, port, n, !strcmp(expect, "ok"));
+	}
+	return failures;
+}
+
+static uint64_t attack_addr(const char *mode)
+{
+	const char *a = guest_arg("addr");
+
+	if (a && !strcmp(a, "rodata"))
+		return (uint64_t)rodata_page;
+	return guest_arg_u64("addr", 0);
+}
+
+/* An attack that must stop this guest; returns only if it did not. */
+static int attack(const char *mode)
+{
+	uint64_t addr = attack_addr(mode), v = 0;
+
+	if (!strcmp(mode, "int")) {
+		uint64_t vec = guest_arg_u64("vec", 0x80);
+		if (vec > 255) {
+			printf("hostile guest=%s mode=int error=bad_vector\n", me);
+			return 2;
+		}
+		addr = (uint64_t)hostile_int_stubs + 8 * vec;
+		printf("hostile guest=%s mode=int vec=%" PRIu64 " stub=0x%" PRIx64 "\n", me, vec,
+		       addr);
+	} else {
+		printf("hostile guest=%s mode=%s addr=0x%" PRIx64 "\n", me, mode, addr);
+	}
+	fflush(stdout);
+	if (!strcmp(mode, "int") || !strcmp(mode, "call"))
+		((void (*)(void))addr)();
+	else if (!strcmp(mode, "jump"))
+		__asm__ volatile("jmp *%0" : : "r"(addr) : "memory");
+	else if (!strcmp(mode, "read"))
+		v = *(volatile uint64_t *)addr;
+	else if (!strcmp(mode, "write"))
+		*(volatile uint64_t *)addr = 0x686f7374696c65ull;
+	printf("hostile guest=%s mode=%s survived value=0x%" PRIx64 " result=fail\n", me, mode, v);
+	return 1;
+}
+
 /* skip=NR,NR...: numbers of the allowed set; at least one must stay. */
 static bool parse_skip(const char *list)
 {
@@ -291,6 +426,11 @@ int main(int argc, char **argv)
 	struct call c;
 
 	me = argv[0];
+	if (mode && !strcmp(mode, "send"))
+		return send_mode(guest_arg("send"));
+	if (mode && (!strcmp(mode, "jump") || !strcmp(mode, "call") || !strcmp(mode, "int") ||
+		     !strcmp(mode, "read") || !strcmp(mode, "write")))
+		return attack(mode);
 	if (!parse_skip(guest_arg("skip"))) {
 		printf("hostile guest=%s error=bad_skip_list\n", me);
 		return 2;

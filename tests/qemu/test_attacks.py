@@ -192,3 +192,133 @@ def timed(r):
 
 
 scenario(globals(), "attack_dma_sweep", dma_sweep, cost=3, timeout=120)
+
+
+# ---- event floods ------------------------------------------------------------------------------
+
+FLOOD = 20000
+OFFERED = 5000
+
+
+def event_floods():
+    """hostile on CPU 2 floods pong's port 0 and the sink's port 0 (offered to no one), then
+    the sink's port 1 (offered to it), then says it is done on port 2. The sink shares CPU 1
+    with pong."""
+    sends = f"pong:0:{FLOOD}:eperm,sink:0:{FLOOD}:eperm,sink:1:{OFFERED}:ok,sink:2:1:ok"
+    mods = [(elf("hostile"), f"name=flooder cpu=2 mode=send send={sends}"),
+            (elf("canary"), "name=sink cpu=1 mode=sink peer=flooder")]
+    mods += pingpong_pair("ping", "pong", (0, 1), ROUNDS)
+    mods.append((elf("hello"), "name=hello cpu=0"))
+    r = boot("exit=idle", smp=3, modules=mods, timeout=60)
+    r.check_done(0)
+    check_healthy(r)
+    floods = [kv(t) for t in texts(r, "flooder") if "mode=send target=" in t]
+    want = [("pong", "0", FLOOD, "0", FLOOD), ("sink", "0", FLOOD, "0", FLOOD),
+            ("sink", "1", OFFERED, OFFERED, 0), ("sink", "2", 1, 1, 0)]
+    got = [(f["target"], f["port"], int(f["count"]), f["ok"], int(f["eperm"])) for f in floods]
+    assert got == [(t, p, n, str(ok), e) for t, p, n, ok, e in want], \
+        f"floods {got}, expected (target, port, count, ok, eperm) {want}"
+    assert all(f["result"] == "pass" and f["enoent"] == "0" and f["other"] == "0"
+               for f in floods), floods
+    check_exited(r, "flooder")
+    sink = result_line(r, "sink", "canary", has=("port0",))
+    assert sink["port0"] == "0" and sink["port2"] == "1" and sink["result"] == "pass", sink
+    assert 1 <= int(sink["port1"]) <= OFFERED, sink
+    check_exited(r, "sink")
+    ports = {p: rec.int("received") for p, rec in port_stats(r, "sink").items()}
+    assert ports == {0: 0, 1: OFFERED, 2: 1}, \
+        f"the hypervisor counted {ports} on the sink's ports, expected " \
+        f"{{0: 0, 1: {OFFERED}, 2: 1}}: every offered send once, no refused one"
+    assert stat(r, "sink").int("events") == OFFERED + 1, stat(r, "sink").line()
+    # pong's one port counted exactly the rounds: none of the refused sends got through.
+    check_pingpong(r, "ping", "pong", ROUNDS)
+    check_exited(r, "hello")
+
+
+scenario(globals(), "attack_event_floods", event_floods, cost=2, timeout=120)
+
+
+# ---- control-flow and memory attacks ----------------------------------------------------------
+
+PF_P, PF_W, PF_U, PF_I = 1, 2, 4, 16
+HV_DIRECT_MAP = 0xffff800000000000
+HV_MMIO = 0xffffc00000000000            # kernel/mm/layout.h
+HV_STACKS = 0xffffe00000000000
+NON_CANONICAL = 0x8000000000000000
+VECTORS = {"tick": 0xf0, "wake": 0xf3, "iommu": 0xe0, "device": 0x30, "drain": 0x2f,
+           "nmi": 0x02, "legacy": 0x80}
+
+
+def attacks():
+    """{name: (hostile keys, exception, error bits that must be set, bits that must be clear,
+    cr2 or None, the error codes it may have or None)}."""
+    segs = hv_segments()
+    text = next(v for _, v, _, fl in segs if fl & 1 and v >> 63)
+    data = next(v for _, v, _, fl in segs if fl & 2 and v >> 63)
+    out = {
+        "call_hvtext": (f"mode=call addr={text:#x}", "#PF", PF_P | PF_U | PF_I, 0, text, None),
+        "jump_direct": (f"mode=jump addr={HV_DIRECT_MAP + 0x200000:#x}", "#PF",
+                        PF_P | PF_U | PF_I, 0, HV_DIRECT_MAP + 0x200000, None),
+        "jump_nc": (f"mode=jump addr={NON_CANONICAL:#x}", "#GP", 0, 0, None, (0,)),
+        "call_null": ("mode=call addr=0", "#PF", PF_U | PF_I, PF_P, 0, None),
+        "read_hvdata": (f"mode=read addr={data:#x}", "#PF", PF_P | PF_U, PF_W, data, None),
+        "read_mmio": (f"mode=read addr={HV_MMIO:#x}", "#PF", PF_U, PF_W, HV_MMIO, None),
+        "read_stacks": (f"mode=read addr={HV_STACKS:#x}", "#PF", PF_U, PF_W, HV_STACKS, None),
+        "write_rodata": ("mode=write addr=rodata", "#PF", PF_P | PF_W | PF_U, 0, "printed",
+                         None),
+    }
+    for name, vec in VECTORS.items():
+        # The IDT entry's index with the IDT bit: vector * 8 + 2 (SDM 6.13); QEMU before 8.x
+        # (its do_interrupt64) reports vector * 16 + 2.
+        out[f"int_{name}"] = (f"mode=int vec={vec}", "#GP", 0, 0, None,
+                              (vec * 8 + 2, vec * 16 + 2))
+    return out
+
+
+def check_attack(r, name, exc, must, must_not, cr2, code):
+    lines = texts(r, name)
+    assert lines and lines[0].startswith(f"hostile guest={name} mode="), \
+        f"{name} printed {lines}"
+    assert not any("survived" in t for t in lines), f"{name} survived: {lines}"
+    last = last_state(r, name)
+    assert last["state"] == "crashed", f"{last.line()}: the attack must stop it"
+    m = re.fullmatch(r"(#\w+)_at_(0x[0-9a-f]+|0)", last["reason"])
+    assert m and m.group(1) == exc, f"{last.line()}: expected {exc}"
+    rip, first = int(m.group(2), 16), kv(lines[0])
+    if "stub" in first:         # int n faults on the int instruction itself
+        assert rip == int(first["stub"], 16), f"{last.line()}: not at the stub {first['stub']}"
+    elif first["mode"] in ("jump", "call") and exc == "#PF":
+        assert rip == int(first["addr"], 16), f"{last.line()}: the fetch did not fault at " \
+            f"its target {first['addr']}"
+    warn = [w for w in map(WARNING.search, r.lines) if w and w.group(1) == name]
+    assert len(warn) == 1 and warn[0].group(2) == exc, \
+        f"{name}: warnings {[w.group(0) for w in warn]}, expected one {exc}"
+    error, fault = int(warn[0].group(4), 16), int(warn[0].group(5), 16)
+    assert error & must == must and not error & must_not, \
+        f"{name}: error code {error:#x}, must have {must:#x} and not {must_not:#x}"
+    if code is not None:
+        assert error in code, f"{name}: error code {error:#x}, expected one of " \
+            f"{[hex(c) for c in code]}"
+    if cr2 == "printed":
+        cr2 = int(kv(lines[0])["addr"], 16)
+    if cr2 is not None:
+        assert fault == cr2, f"{name}: cr2 {fault:#x}, expected {cr2:#x}"
+    assert stat(r, name)["state"] == "crashed", stat(r, name).line()
+
+
+def control_attacks():
+    table = attacks()
+    mods = [(elf("hostile"), f"name={n} cpu={i % 3} {keys}")
+            for i, (n, (keys, *_)) in enumerate(table.items())]
+    mods += pingpong_pair("ping", "pong", (1, 2), ROUNDS)
+    mods.append((elf("hello"), "name=hello cpu=0"))
+    r = boot("exit=idle", smp=3, modules=mods, timeout=60)
+    r.check_done(0)             # guest crashes are warnings
+    check_healthy(r)
+    for n, (_, exc, must, must_not, cr2, code) in table.items():
+        check_attack(r, n, exc, must, must_not, cr2, code)
+    check_pingpong(r, "ping", "pong", ROUNDS)
+    check_exited(r, "hello")
+
+
+scenario(globals(), "attack_control_flow", control_attacks, cost=2, timeout=120)
