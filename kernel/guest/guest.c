@@ -139,8 +139,10 @@ void guest_crash(struct guest *g, struct trap_frame *f)
 
 	fmt_snprintf(reason, sizeof(reason), "%s at %#llx", exception_name((unsigned)f->vector),
 		     R(f->rip));
+	/* CR2 is a page fault's address; after any other exception it is some earlier fault's. */
+	uint64_t cr2 = f->vector == EXC_PF ? read_cr2() : 0;
 	log_warn("guest %s: %s (vector %llu, error code %#llx, cr2 %#llx): stopped", g->name,
-		 exception_name((unsigned)f->vector), R(f->vector), R(f->error), R(read_cr2()));
+		 exception_name((unsigned)f->vector), R(f->vector), R(f->error), R(cr2));
 	dump_registers(f);
 	restart_later(g);       /* first: the run must not end for want of it */
 	guest_stop(g, GUEST_CRASHED, reason);
