@@ -4,6 +4,7 @@
  *   dev=<bdf> [msi_rounds=N] [timeout_ms=T] [bad_dma=<addr>] [bad_dma_dir=read|write] [hop]
  *            [storm=N] [mask_rounds=K] [crash_at_end]
  *            [sweep=<hex>[,<hex>...] [sweep_len=L] [sweep_peer=<guest>]]
+ *            [flip=N flip_a=<guest> flip_b=<guest> [flip_burst=R]]
  *
  * hop: after each MSI round the guest moves itself to the next CPU (HC_SCHED_MOVE, wrapping
  * to CPU 0 when the next one does not exist), so its message must follow it every round.
@@ -21,6 +22,12 @@
  * unmasked, the one pending event arrives, and one more raise does too ("test=port_mask"; the
  * hypervisor's @stat says how many reached it while masked). With crash_at_end it reads a
  * hypervisor address after its last line (it must be stopped; with restart=on it runs again).
+ * With flip=N, after msi: message 0 is bound N times in turn to port 1 of flip_a and of flip_b
+ * (guests/canary mode=sink, which offer it), raised flip_burst times (default 4) without
+ * waiting and unbound at once, so messages are still on their way while it is bound to the
+ * other; then port 2 of each is sent an event (done). "test=flip cycles=N raised_a=<n>
+ * raised_b=<n>": the hypervisor must deliver each message to the port it was sent for or drop
+ * it (@stat ... port=1 received=, msgs_dropped=).
  * Last line:
  * "edu guest=<name> dev=<bdf> tests=<n> failed=<n> result=pass|fail"; exit code = failures.
  *
@@ -277,6 +284,56 @@ static void test_storm(uint64_t n)
 	settle(2000);           /* every hold is over: msi works again for what follows */
 }
 
+static int64_t lookup(const char *name)
+{
+	uint64_t end = hc_time() + timeout_ns;
+	int64_t id = -COURIER_ENOENT;
+
+	while (name && (id = guest_lookup(name)) < 0 && hc_time() < end)
+		hc_yield();
+	return id;
+}
+
+/* Bind message 0 to port 1 of guest id, waiting for it to be offered (EPERM until then). */
+static int bind_peer(const struct courier_dev_info *dev, int64_t id)
+{
+	uint64_t end = hc_time() + timeout_ns;
+	int err;
+
+	while ((err = dev_msg_bind(dev->bdf, 0, (uint64_t)id, 1)) == -COURIER_EPERM &&
+	       hc_time() < end)
+		hc_yield();
+	return err;
+}
+
+static void test_flip(const struct courier_dev_info *dev, uint64_t cycles)
+{
+	uint64_t burst = guest_arg_u64("flip_burst", 4), raised[2] = { 0, 0 };
+	int64_t peer[2] = { lookup(guest_arg("flip_a")), lookup(guest_arg("flip_b")) };
+	bool ok = peer[0] >= 0 && peer[1] >= 0 && dev_msg_unbind(dev->bdf, 0) == 0;
+	char extra[96];
+
+	for (uint64_t i = 0; ok && i < cycles; i++) {
+		unsigned t = (unsigned)(i % 2);
+		if (bind_peer(dev, peer[t]) < 0) {
+			ok = false;
+			break;
+		}
+		for (uint64_t k = 0; k < burst; k++)
+			wr32(EDU_INTR_RAISE, EDU_RAISE_VALUE);
+		raised[t] += burst;
+		ok = dev_msg_unbind(dev->bdf, 0) == 0;
+		wr32(EDU_INTR_ACK, rd32(EDU_INTR_STATUS));
+	}
+	for (unsigned t = 0; t < 2; t++)
+		if (peer[t] >= 0)
+			evt_send((uint64_t)peer[t], 2);
+	snprintf(extra, sizeof(extra), "cycles=%llu raised_a=%llu raised_b=%llu ",
+		 (unsigned long long)cycles, (unsigned long long)raised[0],
+		 (unsigned long long)raised[1]);
+	result("flip", ok, extra);
+}
+
 static void test_port_mask(uint64_t k)
 {
 	uint64_t before = msi_events;
@@ -477,6 +534,8 @@ int main(int argc, char **argv)
 		test_storm(guest_arg_u64("storm", 0));
 	if (msi_port >= 0 && guest_arg("mask_rounds"))
 		test_port_mask(guest_arg_u64("mask_rounds", 0));
+	if (msi_port >= 0 && guest_arg("flip"))
+		test_flip(dev, guest_arg_u64("flip", 0));
 	if (bad_default + PAGE_SIZE > EDU_DMA_LIMIT)
 		bad_default = PAGE_SIZE;
 	if (sweep)

@@ -81,6 +81,7 @@ struct guest {
 	uint64_t reports_dropped;       /* records its actions made that were not printed */
 	/* Its use of what guests share (kernel/guest/guest_msg.c, "Shares"). */
 	unsigned routes_held;           /* messages bound to its ports: vectors on its CPU */
+	uint64_t msgs_dropped;          /* device messages for its ports that came after an unbind */
 	unsigned irtes_held[GUEST_IR_UNITS];    /* IRTEs its devices' messages hold, per unit */
 
 	/* restart=on: its module, to load again after a crash (guest.c, "Restarts") */

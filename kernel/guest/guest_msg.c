@@ -116,6 +116,13 @@ static void deliver(struct route *r, void *arg)
 {
 	struct binding *b = arg;
 
+	/* Unbound while it was on its way: it was sent for b's port, which is no longer bound to
+	 * it; dropped, and counted against that port's guest. The slot keeps (target, port) until
+	 * the route's vectors are drained (bind), so this is still the guest it was for. */
+	if (!__atomic_load_n(&b->used, __ATOMIC_ACQUIRE)) {
+		__atomic_add_fetch(&b->target->msgs_dropped, 1, __ATOMIC_RELAXED);
+		return;
+	}
 	evt_raise(b->target, b->port);
 	if (port_masked(b) && !b->port_held) {
 		b->port_held = true;
@@ -239,9 +246,10 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 		return E_PERM;
 
 	uint64_t f = spin_lock_irqsave(&lock);
+	/* A slot whose route still drains may still see a late message: not reused before. */
 	struct binding *b = 0;
 	for (unsigned i = 0; !b && i < BINDINGS_MAX; i++)
-		if (!bindings[i].used)
+		if (!bindings[i].used && (!bindings[i].route || route_settled(bindings[i].route)))
 			b = &bindings[i];
 	if (find(d, (unsigned)msg) || !b || (share_routes && t->routes_held >= share_routes)) {
 		spin_unlock_irqrestore(&lock, f);
@@ -269,7 +277,7 @@ static void unbind(struct binding *b)
 	if (b->storm_held)
 		__atomic_sub_fetch(&storms_held, 1, __ATOMIC_RELEASE);
 	b->target->routes_held--;
-	b->used = false;
+	__atomic_store_n(&b->used, false, __ATOMIC_RELEASE);
 }
 
 int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg)

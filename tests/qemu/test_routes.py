@@ -1,0 +1,43 @@
+"""A device message reaches only the port it was sent for, or is dropped and counted.
+
+The edu guest binds its message to port 1 of sink A, raises it a few times without waiting,
+unbinds it at once, binds it to port 1 of sink B, and so on, 2,000 times: messages are still
+on their way (pending in the target CPU's local APIC) when the binding they were sent through
+is gone and another takes its place. A late message must not reach the new binding's port: a
+binding's slot is not used again until its route's vectors are drained, and a message that
+finds its binding gone is dropped and counted against the guest it was for (@stat ...
+msgs_dropped=). The local APIC keeps one pending interrupt per vector, so back-to-back raises
+may merge: what each sink's port received plus what was dropped for it can only be at most
+what was raised for it, never more. The same with both sinks on one CPU (a late message for A
+and B's messages on the same CPU's vectors) and on two.
+"""
+from courier import scenario
+from test_guests import boot, check_exited, check_healthy, edu_tests, elf, port_stats, stat
+
+CYCLES = 2000
+
+
+def flip(cpus, sink_cpus):
+    mods = [(elf("edu"), f"name=drv cpu=0 dev=00:10.0 msi_rounds=2 flip={CYCLES} "
+             "flip_a=sa flip_b=sb"),
+            (elf("canary"), f"name=sa cpu={sink_cpus[0]} mode=sink peer=drv timeout_ms=60000"),
+            (elf("canary"), f"name=sb cpu={sink_cpus[1]} mode=sink peer=drv timeout_ms=60000")]
+    r = boot("exit=idle", smp=cpus, modules=mods, devices=["edu,addr=0x10"], timeout=120)
+    check_healthy(r)
+    t = edu_tests(r, "drv")["flip"]
+    assert t["result"] == "pass" and t["cycles"] == str(CYCLES), t
+    raised = {"sa": int(t["raised_a"]), "sb": int(t["raised_b"])}
+    for name in ("sa", "sb"):
+        check_exited(r, name)
+        ports = port_stats(r, name)
+        got, dropped = ports[1].int("received"), stat(r, name).int("msgs_dropped")
+        assert ports[0].int("received") == 0, f"{name}'s unoffered port 0 got messages"
+        assert 0 < got and got + dropped <= raised[name], \
+            f"{name}: port 1 received {got}, {dropped} dropped for it, {raised[name]} " \
+            f"were raised for it: a message reached a port it was not sent for"
+    own = port_stats(r, "drv")[0].int("received")
+    assert own == 2 + 1, f"the driver's own port got {own} messages, 3 were its own"
+
+
+scenario(globals(), "routes_flip_two_cpus", lambda: flip(3, (1, 2)), cost=2, timeout=200)
+scenario(globals(), "routes_flip_one_cpu", lambda: flip(2, (1, 1)), cost=2, timeout=200)
