@@ -224,6 +224,38 @@ int ir_write(struct ir_table *t, unsigned index, struct vtd_irte e)
 	return err;
 }
 
+void ir_batch_begin(struct ir_batch *b, struct ir_table *t)
+{
+	b->t = t;
+	b->n = 0;
+	b->err = 0;
+	vtd_inv_begin(&b->inv, t->u);
+}
+
+void ir_batch_write(struct ir_batch *b, unsigned index, struct vtd_irte e)
+{
+	struct vtd_qi_ret d = vtd_qi_iec_index((uint16_t)index, 0);
+
+	if (index >= b->t->entries || b->n == IR_BATCH_MAX || d.err) {
+		b->err = b->err ? b->err : E_RANGE;
+		return;
+	}
+	store(b->t, index, e);
+	vtd_inv_add(&b->inv, d.d);
+	b->index[b->n++] = index;
+}
+
+int ir_batch_run(struct ir_batch *b)
+{
+	int err = vtd_inv_run(&b->inv);
+
+	if (!err)
+		err = b->err;
+	for (unsigned i = 0; i < b->n; i++)
+		report_write(b->t, b->index[i], 1, err);
+	return err;
+}
+
 int ir_write_block(struct ir_table *t, unsigned index, unsigned n, const struct vtd_irte *e)
 {
 	if (!n || (n & (n - 1)) || index % n || index >= t->entries || n > t->entries - index)

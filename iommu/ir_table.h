@@ -19,6 +19,7 @@
 #include "kernel/arch/spinlock.h"
 #include "iommu/irte.h"
 #include "iommu/irte_alloc.h"
+#include "iommu/qi.h"
 
 struct pci_dev;
 struct vtd_unit;
@@ -60,6 +61,24 @@ struct vtd_irte ir_read(const struct ir_table *t, unsigned index);
 int ir_write(struct ir_table *t, unsigned index, struct vtd_irte e) __must_check;
 /* Write n entries from index (n a power of two, index aligned to n), then one masked
  * invalidation (IM = log2 n, split where ECAP.MHMV is smaller) and one wait. */
+/*
+ * Several entries of one table in one go: each written (the planned stores), then one batch of
+ * index-selective invalidations ending in one wait. When ir_batch_run returns 0 every entry is
+ * in use as written and every request remapped with the old ones has been delivered. Each
+ * entry is reported (@irte) with the batch's result.
+ */
+#define IR_BATCH_MAX 64
+struct ir_batch {
+	struct ir_table *t;
+	struct vtd_inv_batch inv;
+	unsigned index[IR_BATCH_MAX];
+	unsigned n;
+	int err;
+};
+void ir_batch_begin(struct ir_batch *b, struct ir_table *t);
+void ir_batch_write(struct ir_batch *b, unsigned index, struct vtd_irte e);
+int ir_batch_run(struct ir_batch *b) __must_check;
+
 int ir_write_block(struct ir_table *t, unsigned index, unsigned n, const struct vtd_irte *e)
 	__must_check;
 

@@ -22,7 +22,7 @@ struct vtd_unit;
 /* Allocate the queue and the status word, then enable it (IQT = 0, IQA, GCMD.QIE). */
 int vtd_qi_enable(struct vtd_unit *u) __must_check;
 
-#define VTD_INV_BATCH_MAX 16
+#define VTD_INV_BATCH_MAX 64      /* a move of 32+ messages in one go; the queue has 256 */
 
 struct vtd_inv_batch {
 	struct vtd_unit *u;

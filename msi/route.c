@@ -1,6 +1,7 @@
 #include "msi/route.h"
 #include "iommu/ir_table.h"
 #include "iommu/unit.h"
+#include "iommu/topology.h"
 #include "kernel/lib/error.h"
 #include "kernel/cpu/irq.h"
 #include "kernel/lib/log.h"
@@ -169,6 +170,87 @@ static int retarget_locked(struct route *r, unsigned cpu)
 		return err;
 	}
 	return irq_vector_release(old_cpu, old_vector, drained);
+}
+
+/* The batch's table for t, begun if new; NULL when more tables than units. */
+static struct ir_batch *batch_for(struct ir_batch *b, unsigned *nb, struct ir_table *t)
+{
+	for (unsigned i = 0; i < *nb; i++)
+		if (b[i].t == t)
+			return &b[i];
+	if (*nb == IOMMU_MAX_UNITS)
+		return 0;
+	ir_batch_begin(&b[*nb], t);
+	return &b[(*nb)++];
+}
+
+struct retarget_old {
+	struct route *r;
+	struct ir_batch *b;
+	unsigned cpu, vector;
+};
+
+int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu)
+{
+	/* Under the lock, and too big for an interrupt-time stack. */
+	static struct retarget_old old[ROUTE_MAX];
+	static struct ir_batch batches[IOMMU_MAX_UNITS];
+	unsigned nb = 0, m = 0;
+	int err = 0;
+
+	if (!cpu_ok(cpu))
+		return E_RANGE;
+	uint64_t f = spin_lock_irqsave(&lock);
+	/* 1. A vector on the new CPU and the entry's new low half, for each. */
+	for (unsigned i = 0; i < n && m < ROUTE_MAX; i++) {
+		struct route *r = rs[i];
+		if (!r->used || r->cpu == cpu)
+			continue;
+		struct ir_batch *b = batch_for(batches, &nb, r->md->ir);
+		int v = b ? irq_vector_alloc(cpu, route_irq, r) : E_NOMEM;
+		struct vtd_irte_ret e = v >= 0 ? entry(r, cpu, (unsigned)v) :
+						 (struct vtd_irte_ret){ .err = v };
+		if (e.err) {
+			if (v >= 0) {
+				__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+				if (irq_vector_release(cpu, (unsigned)v, drained))
+					log_err("route: vector %#x of cpu %u stays allocated", v, cpu);
+			}
+			err = err ? err : e.err;
+			continue;
+		}
+		old[m++] = (struct retarget_old){ r, b, r->cpu, r->vector };
+		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+		r->prev_cpu = (int)r->cpu;
+		r->prev_vector = r->vector;
+		r->cpu = cpu;
+		r->vector = (unsigned)v;
+		r->moves++;
+		ir_batch_write(b, r->irte, e.e);
+	}
+	/* 2. One invalidation batch and one wait per unit. */
+	int berr[IOMMU_MAX_UNITS];
+	for (unsigned i = 0; i < nb; i++)
+		if ((berr[i] = ir_batch_run(&batches[i])) && !err)
+			err = berr[i];
+	/* 3. The old vectors drain and go, one IPI per old CPU. */
+	bool kick[MAX_CPUS] = { false };
+	for (unsigned i = 0; i < m; i++) {
+		report_route(old[i].r);
+		if (berr[old[i].b - batches]) {
+			/* The unit may use either entry: both vectors stay routed to the handler. */
+			log_err("route: IRTE %u not invalidated; vector %#x of cpu %u stays allocated",
+				old[i].r->irte, old[i].vector, old[i].cpu);
+			continue;
+		}
+		if (irq_vector_release_quiet(old[i].cpu, old[i].vector, drained) == 0)
+			kick[old[i].cpu] = true;
+	}
+	for (unsigned c = 0; c < cpu_count; c++)
+		if (kick[c] && irq_drain_kick(c) && !err)
+			err = E_BUSY;
+	spin_unlock_irqrestore(&lock, f);
+	return err;
 }
 
 int route_retarget(struct route *r, unsigned cpu)

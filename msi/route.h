@@ -5,6 +5,7 @@
  *   route_create(dev, k, cpu, fn, arg)  message k of dev (after msi_enable) interrupts CPU cpu,
  *                                        which runs fn(route, arg) with interrupts off
  *   route_retarget(route, cpu)          send it to another CPU (or a fresh vector on the same)
+ *   route_retarget_many(routes, n, cpu) the same for many, one invalidation wait per unit
  *   route_mask(route, masked)           hold the message at its source, or let it go
  *   route_destroy(route)                stop it; the message is masked where it can be
  *
@@ -67,6 +68,10 @@ struct route_ret {
 struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, route_handler_t fn,
 			      void *arg);
 int route_retarget(struct route *r, unsigned cpu) __must_check;
+/* Send n routes to one CPU together: a vector each, every IRTE rewritten, then one
+ * invalidation batch and one wait per remapping unit, then the old vectors released with one
+ * drain IPI per old CPU. Routes already there are left alone. The first error, if any. */
+int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu) __must_check;
 /*
  * Hold the route's message at its source (masked) or let it go again. Where the function can
  * mask it (an MSI-X entry, MSI with per-vector masking) its mask bit; elsewhere the IRTE is

@@ -294,15 +294,23 @@ static int64_t lookup(const char *name)
 	return id;
 }
 
-/* Bind message 0 to port 1 of guest id, waiting for it to be offered (EPERM until then). */
+/* Bind message 0 to port 1 of guest id, waiting for it to be offered (EPERM until then), and
+ * for what a binding needs while the last ones' vectors still drain (ENOMEM, EBUSY). */
+static uint64_t bind_waits;
+static int bind_error;
+
 static int bind_peer(const struct courier_dev_info *dev, int64_t id)
 {
 	uint64_t end = hc_time() + timeout_ns;
 	int err;
 
-	while ((err = dev_msg_bind(dev->bdf, 0, (uint64_t)id, 1)) == -COURIER_EPERM &&
-	       hc_time() < end)
+	while (((err = dev_msg_bind(dev->bdf, 0, (uint64_t)id, 1)) == -COURIER_EPERM ||
+		err == -COURIER_ENOMEM || err == -COURIER_EBUSY) && hc_time() < end) {
+		bind_waits++;
 		hc_yield();
+	}
+	if (err < 0)
+		bind_error = err;
 	return err;
 }
 
@@ -311,7 +319,7 @@ static void test_flip(const struct courier_dev_info *dev, uint64_t cycles)
 	uint64_t burst = guest_arg_u64("flip_burst", 4), raised[2] = { 0, 0 };
 	int64_t peer[2] = { lookup(guest_arg("flip_a")), lookup(guest_arg("flip_b")) };
 	bool ok = peer[0] >= 0 && peer[1] >= 0 && dev_msg_unbind(dev->bdf, 0) == 0;
-	char extra[96];
+	char extra[128];
 
 	for (uint64_t i = 0; ok && i < cycles; i++) {
 		unsigned t = (unsigned)(i % 2);
@@ -328,9 +336,10 @@ static void test_flip(const struct courier_dev_info *dev, uint64_t cycles)
 	for (unsigned t = 0; t < 2; t++)
 		if (peer[t] >= 0)
 			evt_send((uint64_t)peer[t], 2);
-	snprintf(extra, sizeof(extra), "cycles=%llu raised_a=%llu raised_b=%llu ",
-		 (unsigned long long)cycles, (unsigned long long)raised[0],
-		 (unsigned long long)raised[1]);
+	snprintf(extra, sizeof(extra), "cycles=%llu raised_a=%llu raised_b=%llu bind_waits=%llu "
+		 "bind_error=%s ", (unsigned long long)cycles, (unsigned long long)raised[0],
+		 (unsigned long long)raised[1], (unsigned long long)bind_waits,
+		 bind_error ? guest_strerror(bind_error) : "-");
 	result("flip", ok, extra);
 }
 

@@ -2,9 +2,10 @@
  * msgs: asks for as many messages of its devices as it is told and binds each to a port of its
  * own, to show what a guest may take of what guests share.
  *
- *   dev=<bdf>[,<bdf>...] n=<N> [move_to=<cpu>] [delay_ms=<ms>]
+ *   dev=<bdf>[,<bdf>...] n=<N> [move_to=<cpu>] [delay_ms=<ms>] [hops=<M>]
  *
- * delay_ms: first waits that long (yielding), to come after another guest.
+ * delay_ms: first waits that long (yielding), to come after another guest. hops: after binding,
+ * moves itself M times between its CPU and the next (its messages follow each time).
  * For each device: allocates N messages (HC_DEV_MSG_ALLOC; at most what the device has) and
  * binds message k to a new port of its own until a bind fails, printing "msgs guest=<name>
  * dev=<bdf> alloc=<ok|ERR> bound=<k> stop=<ERR|->". With move_to it then moves itself to that
@@ -54,6 +55,11 @@ int main(int argc, char **argv)
 
 	for (unsigned i = 0; i < start_info->ndevs; i++)
 		bound += bind_device(argv[0], &start_info->devs[i], n);
+	uint64_t home = start_info->cpu, hops = guest_arg_u64("hops", 0);
+	for (uint64_t i = 0; ok && i < hops; i++) {
+		cpu = i % 2 ? home : home + 1;
+		ok = hc_sched_move(COURIER_SELF, cpu) == 0;
+	}
 	if (ok && guest_arg("move_to")) {
 		cpu = guest_arg_u64("move_to", cpu);
 		ok = hc_sched_move(COURIER_SELF, cpu) == 0;

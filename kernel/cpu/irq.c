@@ -127,7 +127,16 @@ int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg)
 	return v;
 }
 
-int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg))
+int irq_drain_kick(unsigned cpu)
+{
+	int err = apic_send_ipi(cpu_at(cpu)->apic_id, VEC_IRQ_DRAIN);
+	if (err)
+		log_err("irq: cannot send the drain IPI to cpu %u: its released vectors stay "
+			"allocated", cpu);
+	return err;
+}
+
+int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg))
 {
 	struct irq_cpu *ic = lookup(cpu);
 
@@ -140,13 +149,14 @@ int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg))
 		set_bit(ic->draining, v, true);
 	}
 	spin_unlock_irqrestore(&ic->lock, f);
-	if (err) {
-		log_err("irq: cpu %u vector %#x released twice or never allocated", cpu, v);
-		return err;
-	}
-	err = apic_send_ipi(cpu_at(cpu)->apic_id, VEC_IRQ_DRAIN);
 	if (err)
-		log_err("irq: cannot send the drain IPI to cpu %u: vector %#x stays allocated",
-			cpu, v);
+		log_err("irq: cpu %u vector %#x released twice or never allocated", cpu, v);
 	return err;
 }
+
+int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg))
+{
+	int err = irq_vector_release_quiet(cpu, v, done);
+	return err ? err : irq_drain_kick(cpu);
+}
+

@@ -37,5 +37,9 @@ int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg) __must_check;
  * vector not allocated or already being released.
  */
 int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg)) __must_check;
+/* The same in two steps, so that several vectors of one CPU drain with one IPI: mark each
+ * (quiet), then kick the CPU once. */
+int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg)) __must_check;
+int irq_drain_kick(unsigned cpu) __must_check;
 
 #endif

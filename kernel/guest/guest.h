@@ -18,6 +18,7 @@
 #include "iommu/topology.h"
 
 struct pci_dev;
+struct binding;
 
 #define MAX_GUESTS              32
 #define GUEST_IR_UNITS          IOMMU_MAX_UNITS
@@ -81,6 +82,7 @@ struct guest {
 	uint64_t reports_dropped;       /* records its actions made that were not printed */
 	/* Its use of what guests share (kernel/guest/guest_msg.c, "Shares"). */
 	unsigned routes_held;           /* messages bound to its ports: vectors on its CPU */
+	struct binding *bound;          /* those bindings (kernel/guest/guest_msg.c) */
 	uint64_t msgs_dropped;          /* device messages for its ports that came after an unbind */
 	unsigned irtes_held[GUEST_IR_UNITS];    /* IRTEs its devices' messages hold, per unit */
 

@@ -58,6 +58,7 @@ struct binding {
 	bool storm_held;        /* held for a storm, until release_us */
 	uint64_t release_us, last_storm_us;
 	unsigned storms;        /* storms in a row: the hold doubles */
+	struct binding *next;   /* the next binding to the same guest's ports (its list) */
 };
 
 /*
@@ -69,6 +70,23 @@ struct binding {
  */
 static struct binding bindings[BINDINGS_MAX];
 static struct spinlock lock = SPINLOCK_INIT;
+
+/* Each guest's bindings to its ports, so a move or an unmask finds them without a scan. */
+static void list_add(struct binding *b)
+{
+	b->next = b->target->bound;
+	b->target->bound = b;
+}
+
+static void list_remove(struct binding *b)
+{
+	for (struct binding **p = &b->target->bound; *p; p = &(*p)->next)
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	b->next = 0;
+}
 static uint64_t storm_per_window;       /* 0: storms are not looked for */
 static unsigned share_routes;                   /* 0: no shares (before the guests start) */
 static unsigned share_irtes[GUEST_IR_UNITS];
@@ -178,9 +196,8 @@ void guest_msgs_tick(void)
 void guest_msgs_port_unmasked(struct guest *g, unsigned port)
 {
 	uint64_t f = spin_lock_irqsave(&lock);
-	for (unsigned i = 0; i < BINDINGS_MAX; i++) {
-		struct binding *b = &bindings[i];
-		if (!b->used || b->target != g || b->port != port || !b->port_held)
+	for (struct binding *b = g->bound; b; b = b->next) {
+		if (b->port != port || !b->port_held)
 			continue;
 		b->port_held = false;
 		if (!b->storm_held && route_mask(b->route, false))
@@ -189,7 +206,6 @@ void guest_msgs_port_unmasked(struct guest *g, unsigned port)
 	}
 	spin_unlock_irqrestore(&lock, f);
 }
-
 /* The ABI's device address: segment << 16 | bus << 8 | devfn. */
 static struct pci_dev *owned(struct guest *g, uint64_t bdf)
 {
@@ -261,6 +277,7 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 		b->route = r.r;
 		b->used = true;
 		t->routes_held++;
+		list_add(b);
 		char s[PCI_BDF_STRLEN];
 		report("bind dev=%s msg=%u irte=%u cpu=%u guest=%s port=%u", pci_bdf_fmt(s, d->bdf),
 		       (unsigned)msg, r.r->irte, r.r->cpu, t->name, (unsigned)port);
@@ -277,6 +294,7 @@ static void unbind(struct binding *b)
 	if (b->storm_held)
 		__atomic_sub_fetch(&storms_held, 1, __ATOMIC_RELEASE);
 	b->target->routes_held--;
+	list_remove(b);
 	__atomic_store_n(&b->used, false, __ATOMIC_RELEASE);
 }
 
@@ -312,18 +330,20 @@ void guest_msgs_release(struct guest *g)
 	}
 }
 
-/* g now runs on g->cpu: every message bound to one of its ports follows it there. */
+/* g now runs on g->cpu: every message bound to one of its ports follows it there, all in one
+ * batch (one invalidation wait per unit, one drain IPI per old CPU: route_retarget_many). */
 void guest_msgs_follow(struct guest *g)
 {
+	static struct route *rs[BINDINGS_MAX];  /* under the lock */
+	unsigned n = 0;
+
 	uint64_t f = spin_lock_irqsave(&lock);
-	for (unsigned i = 0; i < BINDINGS_MAX; i++) {
-		struct binding *b = &bindings[i];
-		if (!b->used || b->target != g || b->route->cpu == g->cpu)
-			continue;
-		int err = route_retarget(b->route, g->cpu);
-		if (err)
-			log_err("guest %s: cannot move message %u to cpu %u: %s", g->name,
-				b->route->msg, g->cpu, error_name(err));
-	}
+	for (struct binding *b = g->bound; b && n < BINDINGS_MAX; b = b->next)
+		if (b->route->cpu != g->cpu)
+			rs[n++] = b->route;
+	int err = n ? route_retarget_many(rs, n, g->cpu) : 0;
 	spin_unlock_irqrestore(&lock, f);
+	if (err)
+		log_err("guest %s: not all of its %u messages moved to cpu %u: %s", g->name, n,
+			g->cpu, error_name(err));
 }

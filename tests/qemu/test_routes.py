@@ -41,3 +41,42 @@ def flip(cpus, sink_cpus):
 
 scenario(globals(), "routes_flip_two_cpus", lambda: flip(3, (1, 2)), cost=2, timeout=200)
 scenario(globals(), "routes_flip_one_cpu", lambda: flip(2, (1, 1)), cost=2, timeout=200)
+
+
+# ---- moves in one batch -----------------------------------------------------------------------
+
+HOPS = 6
+WAIT, IEC = "vtd_inv_desc_wait_sw", "vtd_inv_desc_iec"
+
+
+def hop_boot(n, hops):
+    """A guest binds n messages of a virtio-rng (MSI-X) to its own ports and moves hops times."""
+    mods = [(elf("msgs"), f"name=mover cpu=1 dev=00:12.0 n={n} hops={hops}"),
+            (elf("hello"), "name=other cpu=0")]
+    r = boot("exit=idle", smp=3, modules=mods, devices=["virtio-rng-pci,vectors=32,addr=0x12"],
+             trace=[WAIT, IEC], timeout=90)
+    check_healthy(r)
+    r.check_done(0)
+    check_exited(r, "mover")
+    return r
+
+
+def moves_in_one_batch(n):
+    """Every move of a guest with n bound messages costs one invalidation wait on the unit and
+    n index-selective IEC invalidations, counted in QEMU's trace against the same boot without
+    the moves; and after the last move every message is routed to the guest's CPU."""
+    still, moving = hop_boot(n, 0), hop_boot(n, HOPS)
+    waits = len(moving.trace_events(WAIT)) - len(still.trace_events(WAIT))
+    iecs = len(moving.trace_events(IEC)) - len(still.trace_events(IEC))
+    assert waits == HOPS, f"{HOPS} moves of a guest with {n} messages took {waits} waits"
+    assert iecs == HOPS * n, f"{HOPS} moves of {n} messages: {iecs} IEC invalidations"
+    final = 1 if HOPS % 2 == 0 else 2
+    last = {}
+    for rec in moving.records("route"):
+        if rec["dev"].endswith("00:12.0") and rec["cpu"] != "-":
+            last[rec.int("msg")] = rec["cpu"]
+    assert last == {k: str(final) for k in range(n)}, f"last @route cpu per message: {last}"
+
+
+scenario(globals(), "routes_move_batch_16", lambda: moves_in_one_batch(16), cost=2, timeout=200)
+scenario(globals(), "routes_move_batch_32", lambda: moves_in_one_batch(32), cost=2, timeout=200)
