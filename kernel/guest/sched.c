@@ -47,6 +47,19 @@ static void rq_push(struct runqueue *rq, struct guest *g)
 	rq->tail = g;
 }
 
+/* A woken guest goes first (sched_wake). */
+static void rq_push_head(struct runqueue *rq, struct guest *g)
+{
+	if (g->on_rq || g->on_cpu)
+		panic("sched: guest %s queued twice (on_rq %d, on_cpu %d on cpu %u)", g->name,
+		      g->on_rq, g->on_cpu, g->running_on);
+	g->rq_next = rq->head;
+	g->on_rq = true;
+	rq->head = g;
+	if (!rq->tail)
+		rq->tail = g;
+}
+
 static struct guest *rq_pop(struct runqueue *rq)
 {
 	struct guest *g = rq->head;
@@ -90,6 +103,24 @@ static void enqueue(struct guest *g)
 	spin_unlock(&rq->lock);
 }
 
+/*
+ * A guest woken by an event runs next on its CPU, before the one running there finishes its
+ * slice (Xen's credit scheduler boosts a waking vCPU the same way): the woken guest goes to the
+ * head of the queue and the CPU's current guest is asked to give way; the wake-up IPI makes it
+ * do so at once. Only a blocked guest is woken, and it blocks again once its events are
+ * handled, so the guest it preempted goes on right after it.
+ */
+static void enqueue_boosted(struct guest *g)
+{
+	struct runqueue *rq = &rqs[g->cpu];
+	spin_lock(&rq->lock);
+	rq_push_head(rq, g);
+	struct guest *cur = __atomic_load_n(&cpu_at(g->cpu)->current, __ATOMIC_ACQUIRE);
+	if (cur)
+		cur->need_resched = true;       /* at worst a guest that just left: one extra switch */
+	spin_unlock(&rq->lock);
+}
+
 void sched_start(struct guest *g)
 {
 	uint64_t f = spin_lock_irqsave(&g->sched_lock);
@@ -113,7 +144,7 @@ void sched_wake(struct guest *g)
 	if (g->state == GUEST_BLOCKED) {
 		g->state = GUEST_RUNNING;
 		if (!g->on_cpu) {
-			enqueue(g);
+			enqueue_boosted(g);
 			kick = (int)g->cpu;
 		}
 	} else if (g->on_cpu) {
