@@ -1,0 +1,84 @@
+/*
+ * frontend: the guest a driver sends one device message to (guests/xhci binds message k of
+ * its controller to frontend k's port).
+ *
+ *   driver=<name> [rounds=N] [ack_port=P]
+ *
+ * Allocates one port, binds its handler, looks the driver up (retrying up to 10 s while it
+ * does not exist yet) and offers it the port, then waits (HC_BLOCK) for N events. With
+ * ack_port=P it sends to the driver's port P after each event it handled, so the driver can
+ * wait before raising the next one (two raises before we look would collapse into one pending
+ * bit). cpu= is start_info.cpu, the CPU it started on (the field is not updated when a guest
+ * is moved; the hypervisor's @stat ... port= received= cpu= is the account of where it ran).
+ * Last line: "frontend guest=<name> port=<p> events=<n> cpu=<cpu> acks=<n> result=pass|fail";
+ * errors as "frontend guest=<name> error=<ERR> what=<call> result=fail".
+ */
+#include <stdio.h>
+#include <courier/events.h>
+#include <courier/guest.h>
+#include <courier/hypercall.h>
+
+#define NS_PER_MS               1000000ull
+#define SETUP_TIMEOUT_NS        (10000 * NS_PER_MS)
+
+static volatile uint64_t events;
+
+static void on_event(unsigned port, void *arg)
+{
+	events++;
+}
+
+static bool reached(void *arg)
+{
+	return events >= *(uint64_t *)arg;
+}
+
+static int fail(const char *me, const char *what, int64_t err)
+{
+	printf("frontend guest=%s error=%s what=%s result=fail\n", me, guest_strerror(err), what);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *me = argv[0], *driver = guest_arg("driver");
+	uint64_t rounds = guest_arg_u64("rounds", 10), acks = 0;
+	uint64_t deadline = guest_time_ns() + SETUP_TIMEOUT_NS;
+	bool ack = guest_arg("ack_port") != NULL, ok = true;
+	unsigned ack_port = (unsigned)guest_arg_u64("ack_port", 0);
+	int64_t drv;
+	int port, ret;
+
+	if (!driver || !rounds) {
+		printf("frontend guest=%s error=usage (driver=<name> [rounds=N] [ack_port=P]) "
+		       "result=fail\n", me);
+		return 2;
+	}
+	port = evt_alloc();
+	if (port < 0)
+		return fail(me, "evt_alloc", port);
+	evt_bind_handler((unsigned)port, on_event, NULL);
+	while ((drv = guest_lookup(driver)) < 0 && guest_time_ns() < deadline)
+		hc_yield();
+	if (drv < 0)
+		return fail(me, "guest_lookup", drv);
+	ret = evt_offer((unsigned)port, (uint64_t)drv);
+	if (ret < 0)
+		return fail(me, "evt_offer", ret);
+
+	for (uint64_t i = 1; i <= rounds && ok; i++) {
+		ok = evt_wait(reached, &i, 0);
+		if (ok && ack) {
+			/* The driver offers our ack port before it binds our message. */
+			ret = evt_send((uint64_t)drv, ack_port);
+			acks += ret >= 0;
+			if (ret < 0)
+				ok = !fail(me, "evt_send", ret);
+		}
+	}
+	ok = ok && events == rounds && (!ack || acks == rounds);
+	printf("frontend guest=%s port=%d events=%llu cpu=%u acks=%llu result=%s\n", me, port,
+	       (unsigned long long)events, start_info->cpu, (unsigned long long)acks,
+	       ok ? "pass" : "fail");
+	return ok ? 0 : 1;
+}
