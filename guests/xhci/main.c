@@ -233,8 +233,8 @@ static bool wait_reg(volatile uint8_t *base, uint32_t off, uint32_t mask, uint32
 
 static int fail(const char *what, int64_t detail)
 {
-	printf("xhci guest=%s dev=%s error=%s detail=%lld result=fail\n", me, bdf, what,
-	       (long long)detail);
+	printf("xhci guest=%s dev=%s error=%s detail=%lld err=%s result=fail\n", me, bdf, what,
+	       (long long)detail, detail < 0 ? guest_strerror(detail) : "-");
 	return 1;
 }
 
@@ -513,7 +513,7 @@ int main(int argc, char **argv)
 	static char list[256];
 	const char *dev_arg = guest_arg("dev"), *fl = guest_arg("frontends");
 	uint64_t rounds = guest_arg_u64("rounds", 10), total = 0, failed = 0, start;
-	unsigned fport = (unsigned)guest_arg_u64("fport", 0), port, speed;
+	unsigned fport = (unsigned)guest_arg_u64("fport", 0), port = 0, speed = 0;
 	const struct courier_dev_info *dev;
 	uint32_t slot;
 
