@@ -3,7 +3,7 @@
  * sends message k of the block to frontend k's CPU, with a usb-kbd as the device that makes
  * the controller talk.
  *
- *   dev=<bdf> frontends=<name>[,<name>...] [rounds=N] [fport=P] [timeout_ms=T]
+ *   dev=<bdf> frontends=<name>[,<name>...] [rounds=N] [fport=P] [stop_port=S] [timeout_ms=T]
  *
  * Facts from the xHCI specification (rev 1.2, section numbers below) and QEMU 7.2's
  * hw/usb/hcd-xhci.c (what the model insists on: one event ring segment per interrupter,
@@ -28,6 +28,9 @@
  * interrupter k raises its message again next time. After the round it waits until every
  * frontend has acknowledged it (frontend k sends to our port k once per event it handled), so
  * two events for one frontend never collapse into one pending bit.
+ *
+ * When anything fails, the driver sends to each frontend's stop port S (default P + 1, the
+ * second port a frontend allocates), so the frontends end instead of blocking forever.
  *
  * Lines: "xhci guest=<name> frontend=<f> k=<k> id=<id> port=<p> ack_port=<k>" per binding;
  * "xhci guest=<name> round=<r> events=<n> acks=<n> result=pass|fail" per round; per
@@ -200,7 +203,7 @@ struct frontend {
 	uint64_t events, bad, other;
 };
 static struct frontend fe[MAX_INTRS];
-static unsigned nfe;
+static unsigned nfe, stop_port;
 
 static uint32_t rd(volatile uint8_t *base, uint32_t off)
 {
@@ -473,6 +476,26 @@ static int bind_frontends(uint32_t dbdf, unsigned fport)
 	return 0;
 }
 
+/* After a failure: tell every frontend to give up (it may not have offered the port yet). */
+static int stop_frontends(void)
+{
+	uint64_t deadline = guest_time_ns() + 2000 * NS_PER_MS;
+	unsigned stopped = 0;
+	int64_t id;
+	int ret;
+
+	for (unsigned k = 0; k < nfe; k++) {
+		while ((id = guest_lookup(fe[k].name)) < 0 && guest_time_ns() < deadline)
+			hc_yield();
+		while (id >= 0 && (ret = evt_send((uint64_t)id, stop_port)) == -COURIER_EPERM &&
+		       guest_time_ns() < deadline)
+			hc_yield();
+		stopped += id >= 0 && ret >= 0;
+	}
+	printf("xhci guest=%s stopped=%u of=%u\n", me, stopped, nfe);
+	return 1;
+}
+
 /* One GET_DESCRIPTOR on endpoint 0, every TRB aimed at interrupter k (4.11.2.2). */
 static bool transfer(uint32_t slot, unsigned k)
 {
@@ -518,6 +541,7 @@ int main(int argc, char **argv)
 	uint32_t slot;
 
 	me = argv[0];
+	stop_port = (unsigned)guest_arg_u64("stop_port", fport + 1);
 	timeout_ns = guest_arg_u64("timeout_ms", 5000) * NS_PER_MS;
 	snprintf(bdf, sizeof(bdf), "%s", dev_arg ? dev_arg : "-");
 	if (fl)
@@ -527,15 +551,15 @@ int main(int argc, char **argv)
 	if (!nfe || !rounds)
 		return fail("usage_frontends_rounds", nfe);
 	if (!dev || !(bar = dev_bar(dev, 0)))
-		return fail("no_xhci", 0);
+		return fail("no_xhci", 0) + stop_frontends();
 	dev_bdf_str(dev->bdf, bdf);
 
 	if (reset_and_start() || reset_port(&port, &speed) || address_device(port, speed, &slot))
-		return 1;
+		return stop_frontends();
 	printf("xhci guest=%s dev=%s port=%u speed=%u slot=%u\n", me, bdf, port, speed,
 	       (unsigned)slot);
 	if (bind_frontends(dev->bdf, fport))
-		return 1;
+		return stop_frontends();
 	/* Messages on: IP cleared as IE goes on, so enabling raises nothing (5.5.2.1). */
 	for (unsigned i = 0; i < nintrs; i++)
 		wr(rt, RT_IR(i) + IR_IMAN, IMAN_IP | IMAN_IE);
@@ -563,8 +587,9 @@ int main(int argc, char **argv)
 		if (rd(op, OP_USBSTS) & (USBSTS_HCE | USBSTS_HSE)) {
 			fail("controller_error", rd(op, OP_USBSTS));
 			failed++;
-			break;
 		}
+		if (failed)
+			break;          /* the rest would only wait out their time-outs */
 	}
 	printf("xhci guest=%s rounds=%llu ns=%llu\n", me, (unsigned long long)rounds,
 	       (unsigned long long)(guest_time_ns() - start));
@@ -581,5 +606,5 @@ int main(int argc, char **argv)
 	printf("xhci guest=%s dev=%s rounds=%llu frontends=%u events=%llu failed=%llu "
 	       "result=%s\n", me, bdf, (unsigned long long)rounds, nfe,
 	       (unsigned long long)total, (unsigned long long)failed, failed ? "fail" : "pass");
-	return failed ? 1 : 0;
+	return failed ? stop_frontends() : 0;
 }
