@@ -28,7 +28,8 @@ XHCI_DEV = "nec-usb-xhci,msix=off,addr=0x10"
 XHCI_BDF = "00:10.0"
 BLOCK = 16                      # the controller's MSI messages (guests/xhci MAX_INTRS)
 DRIVER = "xhci"
-FRONTEND_PORT = 0               # a frontend's one port: the first it allocates
+FRONTEND_PORT = 0               # a frontend's event port: the first it allocates
+STOP_PORT = 1                   # the second: the driver sends to it only when it gives up
 
 
 def frontend_cpus(n, smp):
@@ -75,13 +76,16 @@ def check_guests(r, names, cpus, rounds):
         fe = result_line(r, name, "frontend", has=("events",))
         assert fe["result"] == "pass" and fe["events"] == str(rounds) and \
             fe["acks"] == str(rounds) and fe["port"] == str(FRONTEND_PORT) and \
-            fe["cpu"] == str(cpu), f"{name}: {fe}, expected {rounds} events on CPU {cpu}"
+            fe["stopped"] == "0" and fe["cpu"] == str(cpu), \
+            f"{name}: {fe}, expected {rounds} events on CPU {cpu}"
         check_exited(r, name)
         ports = port_stats(r, name)
-        assert list(ports) == [FRONTEND_PORT], f"{name} ports {sorted(ports)}"
+        assert sorted(ports) == [FRONTEND_PORT, STOP_PORT], f"{name} ports {sorted(ports)}"
         st = ports[FRONTEND_PORT]
         assert st.int("received") == rounds and st.int("cpu") == cpu, \
             f"{st.line()}: expected received={rounds} cpu={cpu}"
+        assert ports[STOP_PORT].int("received") == 0, \
+            f"{ports[STOP_PORT].line()}: the driver gave up on {name}"
 
 
 def check_routes(r, names, cpus):
