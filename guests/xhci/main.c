@@ -485,10 +485,12 @@ static int stop_frontends(void)
 	int ret;
 
 	for (unsigned k = 0; k < nfe; k++) {
+		ret = -COURIER_ENOENT;
 		while ((id = guest_lookup(fe[k].name)) < 0 && guest_time_ns() < deadline)
 			hc_yield();
-		while (id >= 0 && (ret = evt_send((uint64_t)id, stop_port)) == -COURIER_EPERM &&
-		       guest_time_ns() < deadline)
+		/* EPERM: not offered yet; ENOENT: not allocated yet (or the frontend ended). */
+		while (id >= 0 && ((ret = evt_send((uint64_t)id, stop_port)) == -COURIER_EPERM ||
+				   ret == -COURIER_ENOENT) && guest_time_ns() < deadline)
 			hc_yield();
 		stopped += id >= 0 && ret >= 0;
 	}
@@ -550,8 +552,10 @@ int main(int argc, char **argv)
 	dev = dev_find(XHCI_VENDOR, XHCI_DEVICE, 0);
 	if (!nfe || !rounds)
 		return fail("usage_frontends_rounds", nfe);
-	if (!dev || !(bar = dev_bar(dev, 0)))
-		return fail("no_xhci", 0) + stop_frontends();
+	if (!dev || !(bar = dev_bar(dev, 0))) {
+		fail("no_xhci", 0);
+		return stop_frontends();
+	}
 	dev_bdf_str(dev->bdf, bdf);
 
 	if (reset_and_start() || reset_port(&port, &speed) || address_device(port, speed, &slot))
