@@ -147,3 +147,29 @@ def xhci_scenario(smp, n, rounds, timeout):
 scenario(globals(), "xhci_seed_4cpus", xhci_scenario(4, 16, 10, 40), cost=3, timeout=90)
 scenario(globals(), "xhci_seed_8cpus", xhci_scenario(8, 16, 10, 60), cost=4, timeout=120)
 scenario(globals(), "xhci_four_frontends", xhci_scenario(4, 4, 10, 30), cost=2, timeout=60)
+
+
+def test_xhci_driver_gives_up():
+    """A driver without its controller (no dev=) fails at once and must stop its frontends
+    through their stop ports, so the run ends instead of leaving them blocked."""
+    names = ["g0", "g1", "g2"]
+    mods = [(elf("xhci"), f"name={DRIVER} cpu=0 frontends={','.join(names)} rounds=3")]
+    mods += [(elf("frontend"), f"name={n} cpu=1 driver={DRIVER} rounds=3 ack_port={k}")
+             for k, n in enumerate(names)]
+    r = boot("exit=idle", smp=2, modules=mods)
+    r.check_done(0)
+    check_healthy(r)
+    err = result_line(r, DRIVER, "xhci", has=("error",))
+    assert err["error"] == "no_xhci" and err["result"] == "fail", f"{DRIVER}: {err}"
+    stopped = result_line(r, DRIVER, "xhci", has=("stopped",))
+    assert stopped["stopped"] == stopped["of"] == str(len(names)), f"{DRIVER}: {stopped}"
+    check_exited(r, DRIVER, 1)
+    for name in names:
+        fe = result_line(r, name, "frontend", has=("events",))
+        assert fe["stopped"] == "1" and fe["events"] == "0" and fe["result"] == "fail", \
+            f"{name}: {fe}"
+        check_exited(r, name, 1)
+        ports = port_stats(r, name)
+        assert ports[FRONTEND_PORT].int("received") == 0 and \
+            ports[STOP_PORT].int("received") == 1, \
+            f"{name}: {[p.line() for p in ports.values()]}"
