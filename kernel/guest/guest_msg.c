@@ -18,8 +18,8 @@
  * Shares: no guest can use up what the others need. When the guests start, each gets an equal
  * share of the device vectors of a CPU and of the route table (a message bound to a guest's
  * port has a vector on that guest's CPU, wherever it moves, so the guests on any CPU together
- * never need more than there are) and of each remapping unit's free IRTEs (a function's
- * messages take a block on its unit). A guest's ports are its own already. Going over a share
+ * never need more than there are), and each guest that owns a function on a remapping unit an
+ * equal share of that unit's free IRTEs (a function's messages take a block on its unit). A guest's ports are its own already. Going over a share
  * is E_NOMEM to the guest that asked: the binder for a port's share, the device's owner for
  * IRTEs.
  */
@@ -91,20 +91,34 @@ static uint64_t storm_per_window;       /* 0: storms are not looked for */
 static unsigned share_routes;                   /* 0: no shares (before the guests start) */
 static unsigned share_irtes[GUEST_IR_UNITS];
 
-void guest_msg_shares(unsigned guests)
+void guest_msg_shares(unsigned loaded)
 {
 	unsigned vectors = VEC_DYNAMIC_LAST - VEC_DYNAMIC_FIRST + 1;
+	unsigned owners[GUEST_IR_UNITS] = { 0 };
 
-	if (!guests)
+	if (!loaded)
 		return;
-	share_routes = MIN(vectors, (unsigned)BINDINGS_MAX) / guests;
+	share_routes = MIN(vectors, (unsigned)BINDINGS_MAX) / loaded;
+	/* IRTEs are a device owner's: shared among the guests that own a function on the unit. */
+	for (unsigned i = 0; i < guest_count; i++) {
+		bool on[GUEST_IR_UNITS] = { false };
+		if (guests[i].state != GUEST_LOADED)
+			continue;
+		for (unsigned k = 0; k < guests[i].ndevs; k++) {
+			struct ir_table *t = ir_table_for(guests[i].devs[k]);
+			if (t && t->u->index < GUEST_IR_UNITS)
+				on[t->u->index] = true;
+		}
+		for (unsigned u = 0; u < GUEST_IR_UNITS; u++)
+			owners[u] += on[u];
+	}
 	for (unsigned u = 0; u < GUEST_IR_UNITS; u++) {
 		struct ir_table *t = ir_table_at(u);
 		if (t)
-			share_irtes[u] = (t->alloc.size - t->alloc.used) / guests;
+			share_irtes[u] = (t->alloc.size - t->alloc.used) / MAX(owners[u], 1u);
 	}
-	log_info("guests: each may bind %u messages to its ports and hold %u IRTEs of unit 0",
-		 share_routes, share_irtes[0]);
+	log_info("guests: each may bind %u messages to its ports; each of the %u device owners "
+		 "may hold %u IRTEs of unit 0", share_routes, owners[0], share_irtes[0]);
 }
 static volatile unsigned storms_held;   /* bindings held for a storm: the tick looks */
 

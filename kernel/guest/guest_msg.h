@@ -13,8 +13,8 @@ int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg);
 void guest_msgs_release(struct guest *g);
 /* After g moved: retarget the routes of messages bound to its ports to its new CPU. */
 void guest_msgs_follow(struct guest *g);
-/* When the guests start: each of the guests gets its share (guest_msg.c, "Shares"). */
-void guest_msg_shares(unsigned guests);
+/* When the guests start (guests of them loaded): each gets its share (guest_msg.c, "Shares"). */
+void guest_msg_shares(unsigned loaded);
 /* storm_rate=: a message above this many a second is held at its source for a while (0: off). */
 void guest_msg_set_storm_rate(uint64_t per_second);
 /* The boot CPU's tick: storms that have calmed are let go. */
