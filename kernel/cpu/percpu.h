@@ -35,6 +35,7 @@ struct percpu {
 	 * which hypercall it was: since irqoff_since (kernel/guest/hypercall.c). */
 	uint64_t irqoff_since, irqoff_max;
 	unsigned irqoff_hypercall;
+	bool in_hypercall;              /* the current guest is in a hypercall on this CPU */
 	struct vector_slot vectors[IDT_ENTRIES];
 	uint64_t gdt[GDT_ENTRIES] __aligned(16);
 	struct tss64 tss __aligned(16);

@@ -167,8 +167,10 @@ void hypercall_entry(struct trap_frame *f)
 	uint64_t nr = f->rax;
 
 	c->irqoff_since = rdtsc();
+	c->in_hypercall = true;
 	g->hypercalls++;
 	int64_t ret = dispatch(g, f);
+	c->in_hypercall = false;
 	/* A successful HC_UPCALL_RETURN restored the whole context, RAX included: leave it. */
 	if (nr != HC_UPCALL_RETURN || ret < 0)
 		f->rax = (uint64_t)ret;

@@ -107,16 +107,19 @@ static void enqueue(struct guest *g)
  * A guest woken by an event runs next on its CPU, before the one running there finishes its
  * slice (Xen's credit scheduler boosts a waking vCPU the same way): the woken guest goes to the
  * head of the queue and the CPU's current guest is asked to give way; the wake-up IPI makes it
- * do so at once. Only a blocked guest is woken, and it blocks again once its events are
- * handled, so the guest it preempted goes on right after it.
+ * do so at once. Not when the current guest is the waker itself, in a hypercall on that CPU:
+ * it goes on (it usually blocks next, for the answer), and the woken guest runs when it stops.
+ * Only a blocked guest is woken, and it blocks again once its events are handled, so the guest
+ * it preempted goes on right after it.
  */
 static void enqueue_boosted(struct guest *g)
 {
 	struct runqueue *rq = &rqs[g->cpu];
+	struct percpu *me = this_cpu();
 	spin_lock(&rq->lock);
 	rq_push_head(rq, g);
 	struct guest *cur = __atomic_load_n(&cpu_at(g->cpu)->current, __ATOMIC_ACQUIRE);
-	if (cur)
+	if (cur && !(g->cpu == me->index && me->in_hypercall))
 		cur->need_resched = true;       /* at worst a guest that just left: one extra switch */
 	spin_unlock(&rq->lock);
 }
