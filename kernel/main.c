@@ -223,6 +223,7 @@ static void __noreturn kmain_on_stack(void)
 	iommu_setup();
 	ir_setup();
 	guest_msg_set_storm_rate(options.storm_rate);
+	guest_msg_set_forward(options.route == ROUTE_FORWARD);
 	guests_create(&mb);
 
 	if (options.selftests & SELFTEST_SMP)

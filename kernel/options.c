@@ -60,6 +60,7 @@ static int parse_selftest(const char *v, void *dst)
 static const char *const fault_names[] = { "none", "de", "ud", "gp", "pf", "stack", 0 };
 static const char *const log_names[] = { "debug", "info", "warn", "err", 0 };
 static const char *const apic_names[] = { "auto", "xapic", "x2apic", 0 };
+static const char *const route_names[] = { "direct", "forward", 0 };
 
 static const struct cmdline_opt table[] = {
 	CMDLINE_OPT_FUNC("exit", parse_exit, &options, "idle, never or a number of ms"),
@@ -75,6 +76,7 @@ static const struct cmdline_opt table[] = {
 	CMDLINE_OPT_BOOL("iommu_qi", options.iommu_qi),
 	CMDLINE_OPT_U64("ir_entries", options.ir_entries, 2, 65536),
 	CMDLINE_OPT_U64("storm_rate", options.storm_rate, 0, 10000000),
+	CMDLINE_OPT_ENUM("route", options.route, route_names),
 };
 
 unsigned options_parse(const char *cmdline)

@@ -7,6 +7,7 @@
 #include "kernel/lib/compiler.h"
 
 enum exit_mode { EXIT_NEVER, EXIT_IDLE, EXIT_AFTER_MS };
+enum route_mode { ROUTE_DIRECT, ROUTE_FORWARD };
 enum fault_kind { FAULT_NONE, FAULT_DE, FAULT_UD, FAULT_GP, FAULT_PF, FAULT_STACK };
 
 #define SELFTEST_SMP    BIT(0)
@@ -27,6 +28,7 @@ struct options {
 	bool iommu_qi;                  /* queued invalidation where units have it */
 	uint64_t ir_entries;            /* interrupt-remapping table entries per unit */
 	uint64_t storm_rate;            /* device messages a second above which one is held */
+	unsigned route;                 /* enum route_mode */
 };
 
 extern struct options options;

@@ -21,10 +21,11 @@ void run_end(void)
 	for (unsigned i = 0; i < cpu_count; i++) {
 		struct percpu *c = cpu_at(i);
 		if (c->online)
-			report("tick cpu=%u ticks=%llu irqoff_max_us=%llu irqoff_hypercall=%u", i,
-			       (unsigned long long)c->ticks,
+			report("tick cpu=%u ticks=%llu irqoff_max_us=%llu irqoff_hypercall=%u "
+			       "ipis_sent=%llu ipis_taken=%llu", i, (unsigned long long)c->ticks,
 			       (unsigned long long)time_cycles_to_ns(c->irqoff_max) / 1000,
-			       c->irqoff_hypercall);
+			       c->irqoff_hypercall, (unsigned long long)c->ipis_sent,
+			       (unsigned long long)c->ipis_taken);
 	}
 	for (unsigned i = 0; i < guest_count; i++)
 		guest_console_flush(&guests[i]);

@@ -36,6 +36,9 @@ struct percpu {
 	uint64_t irqoff_since, irqoff_max;
 	unsigned irqoff_hypercall;
 	bool in_hypercall;              /* the current guest is in a hypercall on this CPU */
+	/* Wake-up IPIs (VEC_IPI_WAKE: an event for a guest on another CPU, a kick) this CPU
+	 * sent and took: `@tick ... ipis_sent= ipis_taken=`. */
+	volatile uint64_t ipis_sent, ipis_taken;
 	struct vector_slot vectors[IDT_ENTRIES];
 	uint64_t gdt[GDT_ENTRIES] __aligned(16);
 	struct tss64 tss __aligned(16);

@@ -48,7 +48,7 @@ static void apic_error(struct trap_frame *f, void *arg)
 	log_err("apic: error interrupt on cpu %u, ESR %#x", this_cpu()->index, apic_read(APIC_ESR));
 }
 
-static void wake(struct trap_frame *f, void *arg) { }
+static void wake(struct trap_frame *f, void *arg) { this_cpu()->ipis_taken++; }
 
 void smp_local_init(void)
 {
@@ -188,6 +188,7 @@ int smp_call(unsigned index, void (*fn)(void *), void *arg)
 	c->done = false;
 	c->arg = arg;
 	__atomic_store_n(&c->fn, fn, __ATOMIC_RELEASE);
+	this_cpu()->ipis_sent++;
 	int err = apic_send_ipi(cpu_at(index)->apic_id, VEC_IPI_WAKE);
 	if (err)
 		return err;

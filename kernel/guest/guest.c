@@ -113,6 +113,7 @@ bool guests_all_done(void)
 
 void guests_report_stats(void)
 {
+	guest_msgs_report();
 	for (unsigned i = 0; i < guest_count; i++) {
 		struct guest *g = &guests[i];
 		if (g->state == GUEST_REJECTED)

@@ -89,6 +89,9 @@ static void list_remove(struct binding *b)
 }
 static uint64_t storm_per_window;       /* 0: storms are not looked for */
 static unsigned share_routes;                   /* 0: no shares (before the guests start) */
+static bool forward;                            /* route=forward: the baseline (below) */
+/* Device messages each CPU took, by the guest whose port they were for (@msgs). */
+static uint64_t taken[MAX_CPUS][MAX_GUESTS];
 static unsigned share_irtes[GUEST_IR_UNITS];
 
 void guest_msg_shares(unsigned loaded)
@@ -121,6 +124,23 @@ void guest_msg_shares(unsigned loaded)
 		 "may hold %u IRTEs of unit 0", share_routes, owners[0], share_irtes[0]);
 }
 static volatile unsigned storms_held;   /* bindings held for a storm: the tick looks */
+
+/*
+ * route=forward, the path Courier exists to remove, built to measure against: every message
+ * goes to the CPU of the guest that owns the device (the "backend"), whose handler raises the
+ * port of the guest it is bound to, which is an IPI to that guest's CPU when it runs
+ * elsewhere. The routes follow the device's owner when it moves, not the port's.
+ */
+void guest_msg_set_forward(bool on) { forward = on; }
+
+void guest_msgs_report(void)
+{
+	for (unsigned c = 0; c < cpu_count; c++)
+		for (unsigned g = 0; g < guest_count; g++)
+			if (taken[c][g])
+				report("msgs cpu=%u guest=%s taken=%llu", c, guests[g].name,
+				       (unsigned long long)taken[c][g]);
+}
 
 void guest_msg_set_storm_rate(uint64_t per_second)
 {
@@ -155,6 +175,7 @@ static void deliver(struct route *r, void *arg)
 		__atomic_add_fetch(&b->target->msgs_dropped, 1, __ATOMIC_RELAXED);
 		return;
 	}
+	__atomic_add_fetch(&taken[this_cpu()->index][b->target->id], 1, __ATOMIC_RELAXED);
 	evt_raise(b->target, b->port);
 	if (port_masked(b) && !b->port_held) {
 		b->port_held = true;
@@ -286,7 +307,7 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 		return b && find(d, (unsigned)msg) ? E_BUSY : E_NOMEM;
 	}
 	*b = (struct binding){ .owner = g, .target = t, .port = (unsigned)port };
-	struct route_ret r = route_create(d, (unsigned)msg, t->cpu, deliver, b);
+	struct route_ret r = route_create(d, (unsigned)msg, forward ? g->cpu : t->cpu, deliver, b);
 	if (!r.err) {
 		b->route = r.r;
 		b->used = true;
@@ -352,9 +373,16 @@ void guest_msgs_follow(struct guest *g)
 	unsigned n = 0;
 
 	uint64_t f = spin_lock_irqsave(&lock);
-	for (struct binding *b = g->bound; b && n < BINDINGS_MAX; b = b->next)
-		if (b->route->cpu != g->cpu)
-			rs[n++] = b->route;
+	if (!forward) {
+		for (struct binding *b = g->bound; b && n < BINDINGS_MAX; b = b->next)
+			if (b->route->cpu != g->cpu)
+				rs[n++] = b->route;
+	} else {                /* the baseline's routes stay with the device's owner */
+		for (unsigned i = 0; i < BINDINGS_MAX; i++)
+			if (bindings[i].used && bindings[i].owner == g &&
+			    bindings[i].route->cpu != g->cpu)
+				rs[n++] = bindings[i].route;
+	}
 	int err = n ? route_retarget_many(rs, n, g->cpu) : 0;
 	spin_unlock_irqrestore(&lock, f);
 	if (err)

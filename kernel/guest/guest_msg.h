@@ -2,6 +2,7 @@
 #ifndef COURIER_KERNEL_GUEST_GUEST_MSG_H
 #define COURIER_KERNEL_GUEST_GUEST_MSG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct guest;
@@ -15,6 +16,10 @@ void guest_msgs_release(struct guest *g);
 void guest_msgs_follow(struct guest *g);
 /* When the guests start (guests of them loaded): each gets its share (guest_msg.c, "Shares"). */
 void guest_msg_shares(unsigned loaded);
+/* route=forward: messages go to the device owner's CPU and are forwarded (the baseline). */
+void guest_msg_set_forward(bool on);
+/* At the end: `@msgs cpu= guest= taken=`, the device messages each CPU took for each guest. */
+void guest_msgs_report(void);
 /* storm_rate=: a message above this many a second is held at its source for a while (0: off). */
 void guest_msg_set_storm_rate(uint64_t per_second);
 /* The boot CPU's tick: storms that have calmed are let go. */

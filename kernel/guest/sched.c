@@ -90,7 +90,12 @@ static bool rq_remove(struct runqueue *rq, struct guest *g)
 
 static void ipi(unsigned cpu)
 {
-	if (cpu != this_cpu()->index && apic_send_ipi(cpu_at(cpu)->apic_id, VEC_IPI_WAKE))
+	struct percpu *me = this_cpu();
+
+	if (cpu == me->index)
+		return;
+	me->ipis_sent++;
+	if (apic_send_ipi(cpu_at(cpu)->apic_id, VEC_IPI_WAKE))
 		log_err("sched: cannot send a wake-up IPI to cpu %u", cpu);
 }
 

@@ -36,7 +36,7 @@ def frontend_cpus(n, smp):
     return [1 + k % (smp - 1) for k in range(n)]
 
 
-def xhci_boot(smp, n, rounds, timeout):
+def xhci_boot(smp, n, rounds, timeout, cmdline="exit=idle"):
     names = [f"f{k}" for k in range(n)]
     cpus = frontend_cpus(n, smp)
     mods = [(elf("xhci"), f"name={DRIVER} cpu=0 dev={XHCI_BDF} frontends={','.join(names)} "
@@ -44,7 +44,7 @@ def xhci_boot(smp, n, rounds, timeout):
     # Frontend k acknowledges each event on the driver's port k (its ack ports come first).
     mods += [(elf("frontend"), f"name={name} cpu={cpu} driver={DRIVER} rounds={rounds} "
               f"ack_port={k}") for k, (name, cpu) in enumerate(zip(names, cpus))]
-    r = boot("exit=idle", smp=smp, modules=mods,
+    r = boot(cmdline, smp=smp, modules=mods,
              devices=[XHCI_DEV, "usb-kbd"], trace=["vtd_ir_remap_msi"], timeout=timeout)
     return r, names, cpus
 
@@ -143,6 +143,44 @@ def xhci_scenario(smp, n, rounds, timeout):
     return fn
 
 
+def taken(r):
+    """{(cpu, guest): device messages that CPU took for that guest} (@msgs)."""
+    return {(m.int("cpu"), m["guest"]): m.int("taken") for m in r.records("msgs")}
+
+
+def ipis(r):
+    return {t.int("cpu"): t.int("ipis_taken") for t in r.records("tick")}
+
+
+def direct_and_forward(smp, n, rounds):
+    """The same seed scenario with route=direct (the default) and route=forward (the
+    baseline: every message to the driver's CPU, forwarded to the frontend by IPI). Both
+    deliver every event. Direct: frontend k's messages are taken on frontend k's CPU, none on
+    the driver's, and the frontends' CPUs take no IPI beyond the one that started each of
+    their guests. Forward: every message is taken on the driver's CPU, and the frontends'
+    CPUs take IPIs for them."""
+    runs = {}
+    for mode in ("direct", "forward"):
+        r, names, cpus = xhci_boot(smp, n, rounds, 60, f"exit=idle route={mode}")
+        r.check_done(0)
+        check_healthy(r)
+        check_guests(r, names, cpus, rounds)
+        runs[mode] = r
+    started = {c: cpus.count(c) for c in set(cpus)}     # sched_start kicks each guest's CPU
+    d, f = taken(runs["direct"]), taken(runs["forward"])
+    assert d == {(cpu, name): rounds for name, cpu in zip(names, cpus)}, \
+        f"direct: messages taken per (cpu, guest) {d}"
+    assert f == {(0, name): rounds for name in names}, f"forward: {f}"
+    di, fi = ipis(runs["direct"]), ipis(runs["forward"])
+    assert all(di[c] == started[c] for c in started), \
+        f"direct: the frontends' CPUs took IPIs {di}, only their guests' start kicks {started}"
+    extra = sum(fi[c] - started[c] for c in started)
+    assert 0 < extra <= n * rounds, \
+        f"forward: {extra} IPIs beyond the start kicks for {n * rounds} forwarded messages"
+
+
+scenario(globals(), "xhci_direct_vs_forward", lambda: direct_and_forward(4, 6, 10), cost=4,
+         timeout=200)
 scenario(globals(), "xhci_seed_4cpus", xhci_scenario(4, 16, 10, 40), cost=3, timeout=90)
 scenario(globals(), "xhci_seed_8cpus", xhci_scenario(8, 16, 10, 60), cost=4, timeout=120)
 scenario(globals(), "xhci_four_frontends", xhci_scenario(4, 4, 10, 30), cost=2, timeout=60)
