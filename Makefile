@@ -120,12 +120,16 @@ test: deps
 	@$(PYTHON) tests/run.py $(if $(ONLY),--only '$(ONLY)') $(if $(ACCEL),--accel $(ACCEL)) \
 		$(if $(JOBS),--jobs $(JOBS))
 
-# make run [SMP=n] [MEM=MiB] [ACCEL=kvm|tcg] [CMDLINE_EXTRA=...] [QEMU_EXTRA=...] [KEEP=1]
+# make run [SCENARIO=name] [SMP=n] [MEM=MiB] [ACCEL=kvm|tcg] [CMDLINE_EXTRA=...] [QEMU_EXTRA=...]
+#          [KEEP=1]: boots scenarios/$(SCENARIO).scn (default: the seed scenario); SCENARIO= (empty)
+#          boots the hypervisor alone with CMDLINE.
+SCENARIO ?= seed
 run: deps
-	@$(MAKE) --no-print-directory hv
+	@$(MAKE) --no-print-directory $(if $(SCENARIO),all,hv)
 	@$(PYTHON) scripts/run.py $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) \
 		$(if $(ACCEL),--accel $(ACCEL)) $(if $(KEEP),--keep) \
-		--cmdline '$(CMDLINE) $(CMDLINE_EXTRA)' -- $(QEMU_EXTRA)
+		$(if $(SCENARIO),--scenario $(SCENARIO) $(if $(strip $(CMDLINE_EXTRA)),--cmdline '$(CMDLINE_EXTRA)'),\
+		--cmdline '$(CMDLINE) $(CMDLINE_EXTRA)') -- $(QEMU_EXTRA)
 
 # make debug: QEMU waits for GDB on :1234; in another terminal: gdb -x scripts/gdbinit
 debug: deps

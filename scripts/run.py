@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Boot Courier under QEMU (q35 with an Intel IOMMU) with the console on this terminal.
 
-usage: scripts/run.py [--smp N] [--mem MiB] [--accel kvm|tcg] [--keep] [--gdb] [--efi]
-                      [--elf FILE] [--build DIR] --cmdline '...' [--module FILE 'CMD']...
-                      [-- extra qemu args]
+usage: scripts/run.py [--scenario NAME] [--smp N] [--mem MiB] [--accel kvm|tcg] [--keep]
+                      [--gdb] [--efi] [--elf FILE] [--build DIR] [--cmdline '...']
+                      [--module FILE 'CMD']... [-- extra qemu args]
+
+--scenario NAME boots scenarios/NAME.scn (its devices, hypervisor command line and guest
+modules; the file says its format); --smp and --mem given explicitly win, --cmdline is added
+to the scenario's, and modules and QEMU arguments are added to its own.
 
 The exit status is 0 when the hypervisor ended the run with `@done status=0`, 1 when it ended
 it with a nonzero status, and 2 when QEMU stopped for any other reason (QEMU's own exit after a
@@ -155,8 +159,10 @@ def parse_args(argv):
         usage="scripts/run.py [options] --cmdline '...' [--module FILE 'CMD']... "
               "[-- extra qemu args]",
         epilog="\n\n".join(__doc__.split("\n\n")[2:3]))
-    p.add_argument("--smp", type=int, default=4, help="CPUs (default 4)")
-    p.add_argument("--mem", type=int, default=512, help="memory in MiB (default 512)")
+    p.add_argument("--scenario", help="boot scenarios/NAME.scn (see above)")
+    p.add_argument("--smp", type=int, default=None, help="CPUs (default 4, or the scenario's)")
+    p.add_argument("--mem", type=int, default=None,
+                   help="memory in MiB (default 512, or the scenario's)")
     p.add_argument("--accel", choices=("kvm", "tcg"), help="default: kvm when /dev/kvm is usable")
     p.add_argument("--keep", action="store_true",
                    help="drop exit=... from the command line; quit QEMU with Ctrl-A X")
@@ -164,12 +170,47 @@ def parse_args(argv):
     p.add_argument("--efi", action="store_true", help="boot through OVMF (UEFI) instead of BIOS")
     p.add_argument("--build", default=None, help="build directory (default $BUILD or build)")
     p.add_argument("--elf", default=None, help="hypervisor ELF (default BUILD/courier.elf)")
-    p.add_argument("--cmdline", default="exit=idle", help="hypervisor command line")
+    p.add_argument("--cmdline", default=None,
+                   help="hypervisor command line (default exit=idle; with --scenario, added)")
     p.add_argument("--module", nargs=2, action="append", default=[], metavar=("FILE", "CMD"),
                    help="a multiboot2 module and its command line (repeatable)")
     args = p.parse_args(argv)
     args.extra = extra
     return args
+
+
+SCENARIOS = os.path.join(ROOT, "scenarios")
+
+
+def load_scenario(name, build):
+    """scenarios/NAME.scn as {smp, mem, cmdline, devices, modules}; SystemExit if bad."""
+    path = os.path.join(SCENARIOS, name + ".scn")
+    if not os.path.exists(path):
+        known = sorted(f[:-4] for f in os.listdir(SCENARIOS) if f.endswith(".scn"))
+        sys.exit(f"run.py: no scenario '{name}' (scenarios/: {', '.join(known)})")
+    sc = {"smp": None, "mem": None, "cmdline": "", "devices": [], "modules": []}
+    with open(path) as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            key, _, rest = line.partition(" ")
+            rest = rest.strip()
+            if key in ("smp", "mem") and rest.isdigit():
+                sc[key] = int(rest)
+            elif key == "cmdline":
+                sc["cmdline"] = rest
+            elif key == "device" and rest:
+                sc["devices"].append(rest)
+            elif key == "module" and rest:
+                guest, _, cmd = rest.partition(" ")
+                sc["modules"].append((os.path.join(build, "guests", guest + ".elf"), cmd))
+            else:
+                sys.exit(f"run.py: {path}:{n}: cannot read '{line}'")
+    for elf, _ in sc["modules"]:
+        if not os.path.exists(elf):
+            sys.exit(f"run.py: {elf} does not exist: build the guests with `make all`")
+    return sc
 
 
 def main(argv):
@@ -181,6 +222,15 @@ def main(argv):
     accel = args.accel or default_accel()
     if accel == "kvm" and not kvm_usable():
         sys.exit("run.py: --accel kvm, but /dev/kvm cannot be opened read-write")
+    sc = load_scenario(args.scenario, build) if args.scenario else None
+    if sc:
+        args.cmdline = " ".join(filter(None, (sc["cmdline"], args.cmdline)))
+        args.module = sc["modules"] + [tuple(m) for m in args.module]
+        args.extra = [a for d in sc["devices"] for a in ("-device", d)] + list(args.extra)
+    args.smp = args.smp or (sc and sc["smp"]) or 4
+    args.mem = args.mem or (sc and sc["mem"]) or 512
+    if args.cmdline is None:
+        args.cmdline = "exit=idle"
     cmdline = without_exit(args.cmdline) if args.keep else " ".join(args.cmdline.split())
 
     os.makedirs(build, exist_ok=True)
