@@ -105,7 +105,7 @@ struct courier_start_info {
 	uint32_t abi_version;
 	uint32_t guest_id;
 	char name[COURIER_NAME_MAX];
-	uint32_t cpu;           /* where it starts */
+	uint32_t cpu;           /* where it starts; the hypervisor updates it on every move */
 	uint32_t ndevs;
 	uint64_t shared_info;   /* virtual address of the shared-info page */
 	uint64_t heap_start, heap_end;  /* free guest memory for sbrk */

@@ -210,6 +210,7 @@ int sched_move(struct guest *g, unsigned cpu, struct guest *by)
 				kick = true;
 			}
 		}
+		g->start->cpu = cpu;    /* the guest can see where it runs (read-only to it) */
 		/* Under the lock, so a guest's records come in the order its states changed;
 		 * a guest's own requests only as fast as guest_may_report allows. */
 		if (!by || guest_may_report(by))
