@@ -123,13 +123,16 @@ test: deps
 # make run [SCENARIO=name] [SMP=n] [MEM=MiB] [ACCEL=kvm|tcg] [CMDLINE_EXTRA=...] [QEMU_EXTRA=...]
 #          [KEEP=1]: boots scenarios/$(SCENARIO).scn (default: the seed scenario); SCENARIO= (empty)
 #          boots the hypervisor alone with CMDLINE.
+#          The console is kept in $(BUILD)/run/console.log, and scripts/pictures draws the routes
+#          and a timeline of deliveries from it into $(BUILD)/run/ (printing their paths).
 SCENARIO ?= seed
 run: deps
 	@$(MAKE) --no-print-directory $(if $(SCENARIO),all,hv)
 	@$(PYTHON) scripts/run.py $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) \
-		$(if $(ACCEL),--accel $(ACCEL)) $(if $(KEEP),--keep) \
+		$(if $(ACCEL),--accel $(ACCEL)) $(if $(KEEP),--keep) --log $(BUILD)/run/console.log \
 		$(if $(SCENARIO),--scenario $(SCENARIO) $(if $(strip $(CMDLINE_EXTRA)),--cmdline '$(CMDLINE_EXTRA)'),\
-		--cmdline '$(CMDLINE) $(CMDLINE_EXTRA)') -- $(QEMU_EXTRA)
+		--cmdline '$(CMDLINE) $(CMDLINE_EXTRA)') -- $(QEMU_EXTRA); \
+	status=$$?; $(PYTHON) scripts/pictures $(BUILD)/run/console.log $(BUILD)/run; exit $$status
 
 # make debug: QEMU waits for GDB on :1234; in another terminal: gdb -x scripts/gdbinit
 debug: deps

@@ -172,6 +172,8 @@ def parse_args(argv):
     p.add_argument("--elf", default=None, help="hypervisor ELF (default BUILD/courier.elf)")
     p.add_argument("--cmdline", default=None,
                    help="hypervisor command line (default exit=idle; with --scenario, added)")
+    p.add_argument("--log", default=None,
+                   help="also write the console to this file (what scripts/pictures reads)")
     p.add_argument("--module", nargs=2, action="append", default=[], metavar=("FILE", "CMD"),
                    help="a multiboot2 module and its command line (repeatable)")
     args = p.parse_args(argv)
@@ -240,9 +242,16 @@ def main(argv):
         efi_vars = ovmf_vars_copy(os.path.join(build, "run-ovmf-vars.fd")) if args.efi else None
     except RuntimeError as e:
         sys.exit(f"run.py: {e}")
-    # mon:stdio puts QEMU's monitor behind Ctrl-A C and quitting behind Ctrl-A X.
+    # mon:stdio puts QEMU's monitor behind Ctrl-A C and quitting behind Ctrl-A X; with --log
+    # the same multiplexed stdio is a chardev that also copies what it writes to the file.
+    serial, extra = "mon:stdio", list(args.extra)
+    if args.log:
+        os.makedirs(os.path.dirname(os.path.abspath(args.log)), exist_ok=True)
+        serial = "chardev:console"
+        extra = ["-chardev", f"stdio,id=console,mux=on,logfile={os.path.abspath(args.log)}",
+                 "-mon", "chardev=console,mode=readline"] + extra
     argv = qemu_argv(iso, smp=args.smp, mem=args.mem, accel=accel, efi_vars=efi_vars,
-                     serial="mon:stdio", gdb=args.gdb, extra=args.extra)
+                     serial=serial, gdb=args.gdb, extra=extra)
 
     print(f"run.py: cmdline: {cmdline}", file=sys.stderr)
     print("run.py: " + shlex.join(argv), file=sys.stderr)

@@ -2,15 +2,16 @@
  * frontend: the guest a driver sends one device message to (guests/xhci binds message k of
  * its controller to frontend k's port).
  *
- *   driver=<name> [rounds=N] [ack_port=P]
+ *   driver=<name> [rounds=N] [ack_port=P] [every=E]
  *
  * Allocates its event port and then its stop port, binds their handlers, looks the driver up
  * (retrying up to 10 s while it does not exist yet) and offers it both, then waits (HC_BLOCK)
  * for N events on the first, or until the driver gives up and sends to the stop port. With
  * ack_port=P it sends to the driver's port P after each event it handled, so the driver can
  * wait before raising the next one (two raises before we look would collapse into one pending
- * bit). cpu= is start_info.cpu, the CPU it started on (the field is not updated when a guest
- * is moved; the hypervisor's @stat ... port= received= cpu= is the account of where it ran).
+ * bit). cpu= is start_info.cpu, the CPU it runs on (the hypervisor updates it on moves). With
+ * every=E it prints "frontend guest=<name> events=<n> cpu=<cpu>" after every E-th event: a
+ * live view of where its messages arrive (scripts/pictures draws it).
  * Last line: "frontend guest=<name> port=<p> events=<n> cpu=<cpu> acks=<n> stopped=0|1
  * result=pass|fail";
  * errors as "frontend guest=<name> error=<ERR> what=<call> result=fail".
@@ -80,8 +81,13 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		return fail(me, "evt_offer", ret);
 
+	uint64_t every = guest_arg_u64("every", 0);
+
 	for (uint64_t i = 1; i <= rounds && ok; i++) {
 		ok = evt_wait(reached, &i, 0) && events >= i;
+		if (ok && every && i % every == 0)      /* the live view: where its messages come */
+			printf("frontend guest=%s events=%llu cpu=%u\n", me, (unsigned long long)i,
+			       start_info->cpu);
 		if (ok && ack) {
 			/* The driver offers our ack port before it binds our message. */
 			ret = evt_send((uint64_t)drv, ack_port);

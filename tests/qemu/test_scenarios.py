@@ -6,8 +6,14 @@ pass, every frontend's message was taken 'rounds' times in all and only for it (
 hypervisor moved the guests during the run (@guest ... reason=moved) and the messages followed:
 no message was taken on the driver's CPU for a frontend that was not there, which the
 per-CPU counts cannot show alone, so QEMU's trace is compared with the route records.
+
+The pictures `make run` draws from the seed scenario's console (scripts/pictures): the routes
+graph names every message with the CPU its last route pointed at, and the timeline has every
+frontend's live view; both PNGs are written.
 """
 import os
+import subprocess
+import tempfile
 
 from courier import BUILD, ROOT, runner, scenario
 from test_guests import boot, check_healthy, kv, result_line, texts
@@ -52,6 +58,30 @@ def seed():
     stray = [(i, a, v) for i, a, v in remap_events(r)
              if i is not None and (a, v) not in set(named.get(i, []))]
     assert not stray, f"messages remapped where no route pointed: {stray[:5]}"
+    check_pictures(r, n)
+
+
+def check_pictures(r, n):
+    last = {}
+    for rec in r.records("route"):
+        if rec["cpu"] != "-":
+            last[rec.int("msg")] = rec["cpu"]
+    with tempfile.TemporaryDirectory(dir=os.path.join(BUILD, "tmp")) as out:
+        log = os.path.join(out, "console.log")
+        with open(log, "w") as f:
+            f.write("\n".join(r.lines) + "\n")
+        done = subprocess.run([os.path.join(ROOT, "scripts", "pictures"), log, out],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"scripts/pictures failed: {done.stderr}"
+        for png in ("routes.png", "timeline.png"):
+            with open(os.path.join(out, png), "rb") as f:
+                assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG"
+        dot = open(os.path.join(out, "routes.dot")).read()
+        for k in range(n):
+            assert f'msg {k}" -> "IRTE' in dot, f"message {k} is not in the routes picture"
+            assert f'-> "CPU {last[k]}\\n' in dot, f"message {k}'s CPU {last[k]} is not drawn"
+        series = open(os.path.join(out, "timeline.dat")).read().count("# f")
+        assert series == n, f"{series} frontends in the timeline, {n} printed a live view"
 
 
 for _f in sorted(os.listdir(SCENARIOS)):
