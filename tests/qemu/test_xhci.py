@@ -171,12 +171,16 @@ def direct_and_forward(smp, n, rounds):
     assert d == {(cpu, name): rounds for name, cpu in zip(names, cpus)}, \
         f"direct: messages taken per (cpu, guest) {d}"
     assert f == {(0, name): rounds for name in names}, f"forward: {f}"
+    # A wake-up IPI that finds the last one still pending merges with it, so these are upper
+    # bounds: direct, the frontends' CPUs take at most their guests' start kicks; forward, they
+    # take more than those and one for each frontend.
     di, fi = ipis(runs["direct"]), ipis(runs["forward"])
-    assert all(di[c] == started[c] for c in started), \
-        f"direct: the frontends' CPUs took IPIs {di}, only their guests' start kicks {started}"
-    extra = sum(fi[c] - started[c] for c in started)
-    assert 0 < extra <= n * rounds, \
-        f"forward: {extra} IPIs beyond the start kicks for {n * rounds} forwarded messages"
+    assert all(di[c] <= started[c] for c in started), \
+        f"direct: the frontends' CPUs took IPIs {di}, beyond their guests' start kicks {started}"
+    forwarded = sum(fi[c] for c in started) - sum(started.values())
+    assert n <= forwarded <= n * rounds, \
+        f"forward: the frontends' CPUs took {forwarded} IPIs beyond the start kicks for " \
+        f"{n * rounds} forwarded messages"
 
 
 scenario(globals(), "xhci_direct_vs_forward", lambda: direct_and_forward(4, 6, 10), cost=4,
