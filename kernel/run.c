@@ -30,6 +30,7 @@ void run_end(void)
 	for (unsigned i = 0; i < guest_count; i++)
 		guest_console_flush(&guests[i]);
 	guests_report_stats();
+	console_report_dropped();
 	report("frames free=%llu at=end", (unsigned long long)mm_free_bytes());
 	stop_leave();
 }

@@ -120,6 +120,19 @@ static void write_line(const char *buf, size_t n)
 		write_now(buf, n);
 }
 
+void console_report_dropped(void)
+{
+	uint64_t lost = __atomic_load_n(&dropped, __ATOMIC_RELAXED);
+
+	if (lost != dropped_reported) {
+		char note[NOTE_MAX];
+		int n = fmt_snprintf(note, sizeof(note), "@log dropped=%llu\n",
+				     (unsigned long long)lost);
+		write_now(note, (size_t)n);
+		dropped_reported = lost;
+	}
+}
+
 static unsigned cpu_index(void) { return this_cpu()->index; }
 
 static const struct log_console com1 = {

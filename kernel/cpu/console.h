@@ -26,6 +26,8 @@ void console_take_over(void);
 /* Send what the ring holds, up to max bytes and only as fast as the UART takes it without
  * waiting; one CPU at a time (others return at once). Returns whether bytes are left. */
 bool console_drain(size_t max);
+/* After console_take_over: `@log dropped=` if lines were dropped since the last report. */
+void console_report_dropped(void);
 /* Room in the ring now, for producers that would rather wait than lose a line. */
 size_t console_room(void);
 
