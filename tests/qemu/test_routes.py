@@ -8,7 +8,8 @@ binding's slot is not used again until its route's vectors are drained, and a me
 finds its binding gone is dropped and counted against the guest it was for (@stat ...
 msgs_dropped=). The local APIC keeps one pending interrupt per vector, so back-to-back raises
 may merge: what each sink's port received plus what was dropped for it can only be at most
-what was raised for it, never more. The same with both sinks on one CPU (a late message for A
+what was raised for it, never more (and a sink may get none at all when every one of its
+messages came after its unbind: they are then all counted dropped). The same with both sinks on one CPU (a late message for A
 and B's messages on the same CPU's vectors) and on two.
 """
 from courier import scenario
@@ -20,8 +21,10 @@ CYCLES = 2000
 def flip(cpus, sink_cpus):
     mods = [(elf("edu"), f"name=drv cpu=0 dev=00:10.0 msi_rounds=2 flip={CYCLES} "
              "flip_a=sa flip_b=sb"),
-            (elf("canary"), f"name=sa cpu={sink_cpus[0]} mode=sink peer=drv timeout_ms=60000"),
-            (elf("canary"), f"name=sb cpu={sink_cpus[1]} mode=sink peer=drv timeout_ms=60000")]
+            (elf("canary"), f"name=sa cpu={sink_cpus[0]} mode=sink peer=drv timeout_ms=60000 "
+             "min_port1=0"),
+            (elf("canary"), f"name=sb cpu={sink_cpus[1]} mode=sink peer=drv timeout_ms=60000 "
+             "min_port1=0")]
     r = boot("exit=idle", smp=cpus, modules=mods, devices=["edu,addr=0x10"], timeout=120)
     check_healthy(r)
     t = edu_tests(r, "drv")["flip"]
@@ -32,7 +35,9 @@ def flip(cpus, sink_cpus):
         ports = port_stats(r, name)
         got, dropped = ports[1].int("received"), stat(r, name).int("msgs_dropped")
         assert ports[0].int("received") == 0, f"{name}'s unoffered port 0 got messages"
-        assert 0 < got and got + dropped <= raised[name], \
+        # Each of its messages reached the hypervisor's handler before or after its unbind
+        # (all of them after, some runs): at least one was dealt with, none went elsewhere.
+        assert 0 < got + dropped <= raised[name], \
             f"{name}: port 1 received {got}, {dropped} dropped for it, {raised[name]} " \
             f"were raised for it: a message reached a port it was not sent for"
     own = port_stats(r, "drv")[0].int("received")
