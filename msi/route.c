@@ -190,19 +190,17 @@ struct retarget_old {
 	unsigned cpu, vector;
 };
 
-int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu)
+/* At most IR_BATCH_MAX routes: every entry of a unit fits its one batch. */
+static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 {
 	/* Under the lock, and too big for an interrupt-time stack. */
-	static struct retarget_old old[ROUTE_MAX];
+	static struct retarget_old old[IR_BATCH_MAX];
 	static struct ir_batch batches[IOMMU_MAX_UNITS];
 	unsigned nb = 0, m = 0;
 	int err = 0;
 
-	if (!cpu_ok(cpu))
-		return E_RANGE;
-	uint64_t f = spin_lock_irqsave(&lock);
 	/* 1. A vector on the new CPU and the entry's new low half, for each. */
-	for (unsigned i = 0; i < n && m < ROUTE_MAX; i++) {
+	for (unsigned i = 0; i < n && m < IR_BATCH_MAX; i++) {
 		struct route *r = rs[i];
 		if (!r->used || r->cpu == cpu)
 			continue;
@@ -249,6 +247,22 @@ int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu)
 	for (unsigned c = 0; c < cpu_count; c++)
 		if (kick[c] && irq_drain_kick(c) && !err)
 			err = E_BUSY;
+	return err;
+}
+
+int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu)
+{
+	int err = 0;
+
+	if (!cpu_ok(cpu))
+		return E_RANGE;
+	uint64_t f = spin_lock_irqsave(&lock);
+	/* Past IR_BATCH_MAX routes, one more wait per unit for each IR_BATCH_MAX. */
+	for (unsigned i = 0; i < n; i += IR_BATCH_MAX) {
+		int e = retarget_chunk(rs + i, MIN(n - i, (unsigned)IR_BATCH_MAX), cpu);
+		if (!err)
+			err = e;
+	}
 	spin_unlock_irqrestore(&lock, f);
 	return err;
 }
