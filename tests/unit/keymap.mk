@@ -1,0 +1,1 @@
+UNIT_SRCS_keymap := kernel/lib/keymap.c
