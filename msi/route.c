@@ -4,6 +4,7 @@
 #include "iommu/topology.h"
 #include "kernel/lib/error.h"
 #include "kernel/cpu/irq.h"
+#include "kernel/lib/keymap.h"
 #include "kernel/lib/log.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/arch/spinlock.h"
@@ -12,6 +13,46 @@
 
 static struct route routes[ROUTE_MAX];
 static struct spinlock lock;
+
+/*
+ * O(1) in the number of routes, under the lock: a route is found from (function, message)
+ * through a key map, and a slot is taken from a FIFO of free ones. A freed slot joins the
+ * tail, so by the time it reaches the head its vector has long drained (route_settled); one
+ * that has not yet is passed over, a few at most.
+ */
+#define ROUTE_MAP_CAP   (2 * ROUTE_MAX)
+#define SLOT_TRIES      8
+static uint64_t map_keys[ROUTE_MAP_CAP];
+static uint32_t map_vals[ROUTE_MAP_CAP];
+static struct keymap map;
+static uint16_t free_fifo[ROUTE_MAX];
+static unsigned free_head, free_n;
+
+static uint64_t key(const struct pci_dev *d, unsigned msg)
+{
+	return (uint64_t)(pci_dev_index(d) + 1) << 32 | msg;
+}
+
+static void slots_init(void)
+{
+	if (map.cap)
+		return;
+	keymap_init(&map, map_keys, map_vals, ROUTE_MAP_CAP);
+	for (unsigned i = 0; i < ROUTE_MAX; i++)
+		free_fifo[i] = (uint16_t)i;
+	free_n = ROUTE_MAX;
+}
+
+static void fifo_push(const struct route *r)
+{
+	free_fifo[(free_head + free_n++) % ROUTE_MAX] = (uint16_t)(r - routes);
+}
+
+static void slot_free(const struct route *r)
+{
+	keymap_remove(&map, key(r->md->dev, r->msg));
+	fifo_push(r);
+}
 
 static void report_route(const struct route *r)
 {
@@ -71,26 +112,31 @@ static struct vtd_irte_ret entry(const struct route *r, unsigned cpu, unsigned v
 	return vtd_irte_encode(&f, r->md->ir->eim);
 }
 
-struct route *route_find(const struct pci_dev *d, unsigned msg)
+static struct route *find_locked(const struct pci_dev *d, unsigned msg)
 {
-	for (unsigned i = 0; i < ROUTE_MAX; i++)
-		if (routes[i].used && routes[i].md->dev == d && routes[i].msg == msg)
-			return &routes[i];
-	return 0;
+	uint32_t i = map.cap ? keymap_get(&map, key(d, msg)) : KEYMAP_NONE;
+	return i == KEYMAP_NONE ? 0 : &routes[i];
 }
 
+/* The oldest free slot that has drained; a newer one still draining goes back to the tail. */
 static struct route *slot(void)
 {
-	for (unsigned i = 0; i < ROUTE_MAX; i++)
-		if (!routes[i].used && route_settled(&routes[i]))
-			return &routes[i];
+	for (unsigned t = 0; t < SLOT_TRIES && free_n; t++) {
+		struct route *r = &routes[free_fifo[free_head]];
+		free_head = (free_head + 1) % ROUTE_MAX;
+		free_n--;
+		if (route_settled(r))
+			return r;
+		fifo_push(r);
+	}
 	return 0;
 }
 
 static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_handler_t fn,
 			 void *arg, struct route **out)
 {
-	if (route_find(md->dev, msg))
+	slots_init();
+	if (find_locked(md->dev, msg))
 		return E_BUSY;
 	struct route *r = slot();
 	if (!r)
@@ -98,8 +144,10 @@ static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_h
 	*r = (struct route){ .md = md, .msg = msg, .irte = md->irte + msg, .cpu = cpu,
 			     .prev_cpu = ROUTE_NO_CPU, .fn = fn, .arg = arg };
 	int v = irq_vector_alloc(cpu, route_irq, r);
-	if (v < 0)
+	if (v < 0) {
+		fifo_push(r);
 		return v;
+	}
 	r->vector = (unsigned)v;
 	struct vtd_irte_ret e = entry(r, cpu, r->vector);
 	int err = e.err ? e.err : ir_write(md->ir, r->irte, e.e);
@@ -108,9 +156,12 @@ static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_h
 		r->drains = 1;
 		if (irq_vector_release(cpu, r->vector, drained))
 			log_err("route: vector %#x of cpu %u stays allocated", r->vector, cpu);
+		fifo_push(r);
 		return err;
 	}
 	r->used = true;
+	if (!keymap_put(&map, key(md->dev, msg), (uint32_t)(r - routes)))
+		log_err("route: the map of routes is full");    /* cannot be: 2x ROUTE_MAX */
 	*out = r;
 	return 0;
 }
@@ -308,6 +359,7 @@ int route_destroy(struct route *r)
 	msi_mask(r->md, r->msg, true);
 	int err = ir_write(r->md->ir, r->irte, (struct vtd_irte){ 0, 0 });
 	r->used = false;
+	slot_free(r);
 	report_route(r);
 	if (!err) {
 		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);

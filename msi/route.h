@@ -38,7 +38,7 @@ struct route;
 
 typedef void (*route_handler_t)(struct route *r, void *arg);
 
-#define ROUTE_MAX       256
+#define ROUTE_MAX       4096
 #define ROUTE_NO_CPU    (-1)
 
 struct route {
@@ -82,8 +82,6 @@ int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu) __mus
 int route_mask(struct route *r, bool masked);
 int route_destroy(struct route *r);
 
-/* The route of message k of d, or NULL. */
-struct route *route_find(const struct pci_dev *d, unsigned msg);
 /* No vector of r is still being released (its last move is complete on every CPU). */
 bool route_settled(const struct route *r);
 
