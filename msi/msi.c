@@ -24,6 +24,11 @@ struct msi_dev *msi_dev_of(const struct pci_dev *d)
 	return i >= 0 && i < PCI_MAX_DEVS && devs[i].kind != MSI_KIND_NONE ? &devs[i] : NULL;
 }
 
+unsigned msi_capacity(const struct pci_dev *d)
+{
+	return d->msix.cap ? d->msix.entries : d->msi.cap ? d->msi.messages : 0;
+}
+
 static const char *bdf(const struct msi_dev *md, char *buf)
 {
 	return pci_bdf_fmt(buf, md->dev->bdf);

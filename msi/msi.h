@@ -58,6 +58,8 @@ int msi_enable(struct pci_dev *d, unsigned n, struct msi_dev **out) __must_check
 /* Turn the capability off and free the block. Routes of it must be gone. */
 void msi_disable(struct msi_dev *md);
 struct msi_dev *msi_dev_of(const struct pci_dev *d);
+/* The messages d can send: its MSI-X table's entries, else its MSI capability's; 0 without. */
+unsigned msi_capacity(const struct pci_dev *d);
 
 /* Mask or unmask message k where the function can (MSI-X, MSI with per-vector masking);
  * returns whether it could. */

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define COURIER_ABI_VERSION     1
+#define COURIER_ABI_VERSION     2
 
 /* ---- hypercall numbers ------------------------------------------------------------------- */
 enum courier_hypercall {
@@ -35,12 +35,32 @@ enum courier_hypercall {
 	                         * raises that port */
 	HC_DEV_MSG_UNBIND = 14, /* (bdf, msg) -> 0 */
 	HC_SCHED_MOVE = 15,     /* (guest id or COURIER_SELF, cpu) -> 0 */
+	HC_DEV_MSG_GRANT = 16,  /* (bdf, msg, guest id) -> 0: that guest may bind, unbind and
+	                         * mask message msg, and nobody else */
+	HC_DEV_MSG_REVOKE = 17, /* (bdf, msg) -> 0: the grant and the grantee's binding go */
+	HC_DEV_MSG_MASK = 18,   /* (bdf, msg, 1 or 0) -> 0: hold message msg at its source, or
+	                         * let it go */
+	HC_GRANT_PORT = 19,     /* (port or COURIER_NO_PORT) -> 0: raised when a grant to this
+	                         * guest comes or goes */
+	HC_GRANT_LIST = 20,     /* (struct courier_grant *buf, max) -> grants this guest holds */
 	HC_COUNT
 };
 
 /* "This guest", where HC_EVT_SEND, HC_DEV_MSG_BIND and HC_SCHED_MOVE take a guest id (not
  * HC_EVT_OFFER). */
 #define COURIER_SELF            ((uint64_t)-1)
+
+/* "No port", for HC_GRANT_PORT. */
+#define COURIER_NO_PORT         ((uint64_t)-1)
+
+/* A device message granted to this guest (HC_GRANT_LIST). */
+#define COURIER_GRANTS_MAX      64      /* entries one HC_GRANT_LIST copies at most */
+struct courier_grant {
+	uint32_t bdf;           /* the function: segment << 16 | bus << 8 | dev << 3 | fn */
+	uint32_t msg;           /* the message of it */
+	uint32_t owner;         /* the guest id that owns the function */
+	int32_t port;           /* the port of ours it is bound to, -1 when not bound */
+};
 
 /* ---- error codes (the negative of these is returned) ------------------------------------- */
 enum courier_error {

@@ -55,6 +55,11 @@ static bool port_ok(const struct guest *g, uint64_t port)
 	return port < COURIER_EVT_PORTS && g->ports[port].allocated;
 }
 
+bool evt_offered(const struct guest *g, uint64_t port, const struct guest *to)
+{
+	return port_ok(g, port) && g->ports[port].offered_to[to->id / 64] >> (to->id % 64) & 1;
+}
+
 int evt_offer(struct guest *g, uint64_t port, uint64_t to)
 {
 	struct guest *t = guest_by_id(to);
@@ -63,7 +68,7 @@ int evt_offer(struct guest *g, uint64_t port, uint64_t to)
 	uint64_t f = spin_lock_irqsave(&g->lock);
 	int err = port_ok(g, port) ? 0 : E_NOENT;
 	if (!err)
-		g->ports[port].offered_to |= BIT(t->id);
+		g->ports[port].offered_to[t->id / 64] |= BIT(t->id % 64);
 	spin_unlock_irqrestore(&g->lock, f);
 	return err;
 }
@@ -74,8 +79,7 @@ int evt_send(struct guest *from, uint64_t to, uint64_t port)
 	if (!t)
 		return E_NOENT;
 	uint64_t f = spin_lock_irqsave(&t->lock);
-	int err = !port_ok(t, port) ? E_NOENT :
-		  (t != from && !(t->ports[port].offered_to & BIT(from->id))) ? E_PERM : 0;
+	int err = !port_ok(t, port) ? E_NOENT : t != from && !evt_offered(t, port, from) ? E_PERM : 0;
 	spin_unlock_irqrestore(&t->lock, f);
 	return err ? err : evt_raise(t, (unsigned)port);
 }

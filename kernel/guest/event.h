@@ -14,6 +14,8 @@ int evt_raise(struct guest *g, unsigned port);
 int evt_send(struct guest *from, uint64_t to, uint64_t port);
 int evt_alloc(struct guest *g);
 int evt_offer(struct guest *g, uint64_t port, uint64_t to);
+/* Has g offered its port to guest `to` (HC_EVT_OFFER)? */
+bool evt_offered(const struct guest *g, uint64_t port, const struct guest *to);
 int evt_unmask(struct guest *g, uint64_t port);
 /* Is some unmasked event pending for g? */
 bool evt_deliverable(const struct guest *g);

@@ -403,6 +403,7 @@ static int reload(struct guest *g)
 		memset(phys_to_virt(g->frames[i]), 0, PAGE_SIZE);
 	memset(g->shared, 0, PAGE_SIZE);       /* the start info is written again, devices kept */
 	memset(g->ports, 0, sizeof(g->ports));
+	g->grant_port = -1;
 	g->upcall_entry = g->upcall_stack = 0;
 	g->in_upcall = false;
 	g->line_len = 0;
@@ -417,6 +418,7 @@ static int reload(struct guest *g)
 			g->name, error_name(err));
 		return err;
 	}
+	guest_msgs_boot_grants(g);      /* its grants at boot went when it crashed */
 	return 0;
 }
 
@@ -464,6 +466,7 @@ void guests_create(const struct mb2_info *mb)
 
 		memset(g, 0, sizeof(*g));
 		g->id = guest_count++;
+		g->grant_port = -1;
 		g->cpu = 0;
 		int err = load(g, phys_to_virt(m->start), m->end - m->start, m->cmdline, why,
 			       sizeof(why));
@@ -490,6 +493,9 @@ void guests_start(void)
 	for (unsigned i = 0; i < guest_count; i++)
 		loaded += guests[i].state == GUEST_LOADED;
 	guest_msg_shares(loaded);
+	for (unsigned i = 0; i < guest_count; i++)
+		if (guests[i].state == GUEST_LOADED)
+			guest_msgs_boot_grants(&guests[i]);
 	report("frames free=%llu at=start", (unsigned long long)mm_free_bytes());
 	for (unsigned i = 0; i < guest_count; i++) {
 		if (guests[i].state == GUEST_LOADED) {

@@ -19,8 +19,9 @@
 
 struct pci_dev;
 struct binding;
+struct msg_slot;
 
-#define MAX_GUESTS              32
+#define MAX_GUESTS              256
 #define GUEST_IR_UNITS          IOMMU_MAX_UNITS
 
 enum guest_state {
@@ -35,7 +36,7 @@ enum guest_state {
 
 struct guest_port {
 	bool allocated;
-	uint64_t offered_to;    /* bit g: guest g may send to this port */
+	uint64_t offered_to[MAX_GUESTS / 64];   /* bit g: guest g may send to this port */
 	uint64_t received;      /* events delivered through it */
 };
 
@@ -83,6 +84,9 @@ struct guest {
 	/* Its use of what guests share (kernel/guest/guest_msg.c, "Shares"). */
 	unsigned routes_held;           /* messages bound to its ports: vectors on its CPU */
 	struct binding *bound;          /* those bindings (kernel/guest/guest_msg.c) */
+	struct binding *dev_bound;      /* bindings of the messages of the devices it owns */
+	struct msg_slot *granted;       /* device messages granted to it (HC_DEV_MSG_GRANT) */
+	int grant_port;                 /* raised when a grant to it comes or goes; -1: none */
 	uint64_t msgs_dropped;          /* device messages for its ports that came after an unbind */
 	unsigned irtes_held[GUEST_IR_UNITS];    /* IRTEs its devices' messages hold, per unit */
 

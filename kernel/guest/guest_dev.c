@@ -17,6 +17,7 @@
 #include "kernel/lib/log.h"
 #include "kernel/lib/string.h"
 #include "pci/group.h"
+#include "msi/msi.h"
 #include "pci/pci.h"
 
 static struct guest *owner[PCI_MAX_DEVS];
@@ -90,7 +91,7 @@ static int take(struct guest *g, struct pci_dev *d, char *why, size_t n)
 	*di = (struct courier_dev_info){
 		.bdf = (uint32_t)d->bdf.seg << 16 | pci_bdf_rid(d->bdf),
 		.vendor = d->vendor, .device = d->device,
-		.msi_max = d->msix.cap ? d->msix.entries : d->msi.cap ? d->msi.messages : 0,
+		.msi_max = msi_capacity(d),
 	};
 	int err = map_bars(g, k, d, di, why, n);
 	if (err)

@@ -30,7 +30,12 @@
 #include "kernel/cpu/time.h"
 #include "kernel/guest/guest.h"
 #include "kernel/guest/guest_dev.h"
+#include "kernel/guest/guest_mm.h"
+#include "kernel/lib/cmdline.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/lib/keymap.h"
 #include "kernel/lib/log.h"
+#include "kernel/lib/string.h"
 #include "kernel/arch/spinlock.h"
 #include "iommu/ir_table.h"
 #include "iommu/unit.h"
@@ -56,9 +61,28 @@ struct binding {
 	uint32_t window_n;      /* messages in it */
 	bool port_held;         /* held while its port is masked */
 	bool storm_held;        /* held for a storm, until release_us */
+	bool user_held;         /* held by its holder (HC_DEV_MSG_MASK) */
 	uint64_t release_us, last_storm_us;
 	unsigned storms;        /* storms in a row: the hold doubles */
-	struct binding *next;   /* the next binding to the same guest's ports (its list) */
+	/* Two lists, doubly linked so that leaving them is O(1): the bindings to the same
+	 * guest's ports (target->bound), and those of the same owner's devices (owner->dev_bound) */
+	struct binding *next, **pprev;
+	struct binding *next_dev, **pprev_dev;
+};
+
+/*
+ * Per message of a device that is granted or bound, its state: who owns the device, the
+ * guest it is granted to (who alone may then bind, unbind and mask it) and its binding. Found
+ * from (function, message) through a key map, so binding, granting and moving cost the same
+ * with 10 routes or 4096. A slot lives while the message is granted or bound.
+ */
+struct msg_slot {
+	struct pci_dev *d;
+	unsigned msg;
+	struct guest *owner;
+	struct guest *grantee;  /* 0: not granted */
+	struct binding *b;      /* 0: not bound */
+	struct msg_slot *next_grant, **pprev_grant;     /* the grantee's list (granted) */
 };
 
 /*
@@ -71,21 +95,110 @@ struct binding {
 static struct binding bindings[BINDINGS_MAX];
 static struct spinlock lock = SPINLOCK_INIT;
 
-/* Each guest's bindings to its ports, so a move or an unmask finds them without a scan. */
+/* Free bindings, oldest first: one is reused only once its route's vectors have drained (a
+ * late message still finds its (target, port) there), and FIFO order makes that the rule. */
+static uint16_t bfree[BINDINGS_MAX];
+static unsigned bfree_head, bfree_n;
+
+#define SLOTS_MAX       BINDINGS_MAX
+#define SLOT_MAP_CAP    (2 * SLOTS_MAX)
+static struct msg_slot slots[SLOTS_MAX];
+static uint16_t sfree[SLOTS_MAX];
+static unsigned sfree_n;
+static uint64_t slot_keys[SLOT_MAP_CAP];
+static uint32_t slot_vals[SLOT_MAP_CAP];
+static struct keymap slot_map;
+
+static void tables_init(void)
+{
+	if (slot_map.cap)
+		return;
+	keymap_init(&slot_map, slot_keys, slot_vals, SLOT_MAP_CAP);
+	for (unsigned i = 0; i < BINDINGS_MAX; i++)
+		bfree[i] = (uint16_t)i;
+	bfree_n = BINDINGS_MAX;
+	for (unsigned i = 0; i < SLOTS_MAX; i++)
+		sfree[i] = (uint16_t)(SLOTS_MAX - 1 - i);
+	sfree_n = SLOTS_MAX;
+}
+
+static void binding_push(const struct binding *b)
+{
+	bfree[(bfree_head + bfree_n++) % BINDINGS_MAX] = (uint16_t)(b - bindings);
+}
+
+static struct binding *binding_take(void)
+{
+	for (unsigned t = 0; t < 8 && bfree_n; t++) {
+		struct binding *b = &bindings[bfree[bfree_head]];
+		bfree_head = (bfree_head + 1) % BINDINGS_MAX;
+		bfree_n--;
+		if (!b->route || route_settled(b->route))
+			return b;
+		binding_push(b);
+	}
+	return 0;
+}
+
+static uint64_t slot_key(const struct pci_dev *d, unsigned msg)
+{
+	return (uint64_t)(pci_dev_index(d) + 1) << 32 | msg;
+}
+
+static struct msg_slot *slot_find(const struct pci_dev *d, unsigned msg)
+{
+	uint32_t i = keymap_get(&slot_map, slot_key(d, msg));
+	return i == KEYMAP_NONE ? 0 : &slots[i];
+}
+
+static struct msg_slot *slot_get(struct pci_dev *d, unsigned msg, struct guest *owner)
+{
+	struct msg_slot *s = slot_find(d, msg);
+	if (s || !sfree_n)
+		return s;
+	s = &slots[sfree[--sfree_n]];
+	*s = (struct msg_slot){ .d = d, .msg = msg, .owner = owner };
+	if (!keymap_put(&slot_map, slot_key(d, msg), (uint32_t)(s - slots))) {
+		sfree[sfree_n++] = (uint16_t)(s - slots);
+		return 0;
+	}
+	return s;
+}
+
+/* Neither granted nor bound any more: the slot goes. */
+static void slot_put(struct msg_slot *s)
+{
+	if (s->grantee || s->b)
+		return;
+	keymap_remove(&slot_map, slot_key(s->d, s->msg));
+	sfree[sfree_n++] = (uint16_t)(s - slots);
+}
+
+/* Each guest's bindings to its ports, so a move or an unmask finds them without a scan; and
+ * each device owner's, for route=forward, whose routes follow the owner. */
 static void list_add(struct binding *b)
 {
 	b->next = b->target->bound;
+	if (b->next)
+		b->next->pprev = &b->next;
+	b->pprev = &b->target->bound;
 	b->target->bound = b;
+	b->next_dev = b->owner->dev_bound;
+	if (b->next_dev)
+		b->next_dev->pprev_dev = &b->next_dev;
+	b->pprev_dev = &b->owner->dev_bound;
+	b->owner->dev_bound = b;
 }
 
 static void list_remove(struct binding *b)
 {
-	for (struct binding **p = &b->target->bound; *p; p = &(*p)->next)
-		if (*p == b) {
-			*p = b->next;
-			break;
-		}
-	b->next = 0;
+	*b->pprev = b->next;
+	if (b->next)
+		b->next->pprev = b->pprev;
+	*b->pprev_dev = b->next_dev;
+	if (b->next_dev)
+		b->next_dev->pprev_dev = b->pprev_dev;
+	b->next = b->next_dev = 0;
 }
 static uint64_t storm_per_window;       /* 0: storms are not looked for */
 static unsigned share_routes;                   /* 0: no shares (before the guests start) */
@@ -163,6 +276,15 @@ static bool port_masked(const struct binding *b)
 	return sh->evt_mask[b->port / 64] >> (b->port % 64) & 1;
 }
 
+/* The source is held while anything holds it: its masked port, a storm, its holder. */
+static void hold_sync(struct binding *b)
+{
+	bool held = b->port_held || b->storm_held || b->user_held;
+	if (route_mask(b->route, held))
+		log_warn("guest %s: message %u cannot be %s", b->owner->name, b->route->msg,
+			 held ? "held" : "let go");
+}
+
 /* The message arrived (on the target's CPU, or its old one while a move drains). */
 static void deliver(struct route *r, void *arg)
 {
@@ -170,7 +292,7 @@ static void deliver(struct route *r, void *arg)
 
 	/* Unbound while it was on its way: it was sent for b's port, which is no longer bound to
 	 * it; dropped, and counted against that port's guest. The slot keeps (target, port) until
-	 * the route's vectors are drained (bind), so this is still the guest it was for. */
+	 * the route's vectors are drained (binding_take), so this is still the guest it was for. */
 	if (!__atomic_load_n(&b->used, __ATOMIC_ACQUIRE)) {
 		__atomic_add_fetch(&b->target->msgs_dropped, 1, __ATOMIC_RELAXED);
 		return;
@@ -179,8 +301,7 @@ static void deliver(struct route *r, void *arg)
 	evt_raise(b->target, b->port);
 	if (port_masked(b) && !b->port_held) {
 		b->port_held = true;
-		if (!b->storm_held && route_mask(r, true))
-			log_warn("guest %s: message %u cannot be held", b->owner->name, r->msg);
+		hold_sync(b);
 	}
 	if (!storm_per_window || b->storm_held)
 		return;
@@ -200,12 +321,11 @@ static void deliver(struct route *r, void *arg)
 	if (__atomic_exchange_n(&b->storm_held, true, __ATOMIC_ACQ_REL))
 		return;
 	__atomic_add_fetch(&storms_held, 1, __ATOMIC_RELEASE);
-	if (!b->port_held && route_mask(r, true))
-		log_warn("guest %s: message %u cannot be held", b->owner->name, r->msg);
+	hold_sync(b);
 	report_storm(b, "held", hold / 1000);
 }
 
-/* The boot CPU's tick: storms whose hold is over are let go. */
+/* The boot CPU's tick: storms whose hold is over are let go. Scans only while one is held. */
 void guest_msgs_tick(void)
 {
 	if (!__atomic_load_n(&storms_held, __ATOMIC_ACQUIRE))
@@ -219,15 +339,13 @@ void guest_msgs_tick(void)
 		b->storm_held = false;
 		b->window_n = 0;
 		__atomic_sub_fetch(&storms_held, 1, __ATOMIC_RELEASE);
-		if (!b->port_held && route_mask(b->route, false))
-			log_warn("guest %s: message %u cannot be let go", b->owner->name,
-				 b->route->msg);
+		hold_sync(b);
 		report_storm(b, "released", (now - b->last_storm_us) / 1000);
 	}
 	spin_unlock_irqrestore(&lock, f);
 }
 
-/* g unmasked port: the messages held for it go again (unless a storm holds them). */
+/* g unmasked port: the messages held for it go again (unless something else holds them). */
 void guest_msgs_port_unmasked(struct guest *g, unsigned port)
 {
 	uint64_t f = spin_lock_irqsave(&lock);
@@ -235,20 +353,35 @@ void guest_msgs_port_unmasked(struct guest *g, unsigned port)
 		if (b->port != port || !b->port_held)
 			continue;
 		b->port_held = false;
-		if (!b->storm_held && route_mask(b->route, false))
-			log_warn("guest %s: message %u cannot be let go", b->owner->name,
-				 b->route->msg);
+		hold_sync(b);
 	}
 	spin_unlock_irqrestore(&lock, f);
 }
+
 /* The ABI's device address: segment << 16 | bus << 8 | devfn. */
-static struct pci_dev *owned(struct guest *g, uint64_t bdf)
+static uint64_t abi_bdf(struct pci_bdf a)
+{
+	return (uint64_t)a.seg << 16 | (uint64_t)a.bus << 8 | a.devfn;
+}
+
+static struct pci_dev *dev_at(uint64_t bdf)
 {
 	if (bdf >> 32)
 		return 0;
-	struct pci_dev *d = pci_find(pci_bdf((uint16_t)(bdf >> 16), (uint8_t)(bdf >> 8),
-					     (uint8_t)((bdf >> 3) & 0x1f), (uint8_t)(bdf & 7)));
+	return pci_find(pci_bdf((uint16_t)(bdf >> 16), (uint8_t)(bdf >> 8),
+				(uint8_t)((bdf >> 3) & 0x1f), (uint8_t)(bdf & 7)));
+}
+
+static struct pci_dev *owned(struct guest *g, uint64_t bdf)
+{
+	struct pci_dev *d = dev_at(bdf);
 	return d && guest_dev_find(g, d) >= 0 ? d : 0;
+}
+
+static bool ended(const struct guest *g)
+{
+	return g->state == GUEST_EXITED || g->state == GUEST_CRASHED ||
+	       g->state == GUEST_REJECTED;
 }
 
 int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n)
@@ -260,6 +393,10 @@ int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n)
 		return E_NOENT;
 	if (n == 0 || n > 2048)
 		return E_RANGE;
+	/* Allocated already (at boot, for grant=): as many as asked are there. */
+	md = msi_dev_of(d);
+	if (md)
+		return n <= md->n ? (int)md->n : E_BUSY;
 	struct ir_table *t = ir_table_for(d);
 	unsigned unit = t ? t->u->index : 0;
 	if (t && unit < GUEST_IR_UNITS && share_routes &&
@@ -273,56 +410,88 @@ int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n)
 	return (int)md->n;
 }
 
-static struct binding *find(const struct pci_dev *d, unsigned msg)
+/*
+ * Who may bind, unbind and mask message msg of the function at bdf: its grantee while it is
+ * granted, else the function's owner. The slot (0 when none yet) and the function come back.
+ */
+struct holder {
+	int err;
+	struct pci_dev *d;
+	struct msg_slot *s;
+	bool owner;
+};
+
+static struct holder holder(struct guest *g, uint64_t bdf, uint64_t msg)
 {
-	for (unsigned i = 0; i < BINDINGS_MAX; i++)
-		if (bindings[i].used && bindings[i].route->md->dev == d && bindings[i].route->msg == msg)
-			return &bindings[i];
-	return 0;
+	struct pci_dev *d = dev_at(bdf);
+	if (!d)
+		return (struct holder){ .err = E_NOENT };
+	struct msg_slot *s = msg > UINT32_MAX ? 0 : slot_find(d, (unsigned)msg);
+	if (guest_dev_find(g, d) >= 0)
+		return (struct holder){ .err = s && s->grantee ? E_PERM : 0, .d = d, .s = s,
+					.owner = true };
+	if (s && s->grantee == g)
+		return (struct holder){ .d = d, .s = s };
+	return (struct holder){ .err = E_NOENT };
 }
 
 int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, uint64_t port)
 {
-	struct pci_dev *d = owned(g, bdf);
 	struct guest *t = guest == COURIER_SELF ? g : guest_by_id(guest);
-	struct msi_dev *md = d ? msi_dev_of(d) : 0;
 
-	if (!d || !t)
-		return E_NOENT;
-	if (!md || msg >= md->n)
-		return E_RANGE;
-	if (port >= COURIER_EVT_PORTS || !t->ports[port].allocated)
-		return E_NOENT;
-	if (t != g && !(t->ports[port].offered_to & BIT(g->id)))
-		return E_PERM;
-
+	tables_init();
 	uint64_t f = spin_lock_irqsave(&lock);
-	/* A slot whose route still drains may still see a late message: not reused before. */
-	struct binding *b = 0;
-	for (unsigned i = 0; !b && i < BINDINGS_MAX; i++)
-		if (!bindings[i].used && (!bindings[i].route || route_settled(bindings[i].route)))
-			b = &bindings[i];
-	if (find(d, (unsigned)msg) || !b || (share_routes && t->routes_held >= share_routes)) {
-		spin_unlock_irqrestore(&lock, f);
-		return b && find(d, (unsigned)msg) ? E_BUSY : E_NOMEM;
+	struct holder h = holder(g, bdf, msg);
+	struct msi_dev *md = h.d ? msi_dev_of(h.d) : 0;
+	int err = h.err == E_PERM ? E_BUSY : h.err;     /* the owner's message, granted away */
+
+	if (!err && !t)
+		err = E_NOENT;
+	else if (!err && (!md || msg >= md->n))
+		err = E_RANGE;
+	else if (!err && (port >= COURIER_EVT_PORTS || !t->ports[port].allocated))
+		err = E_NOENT;
+	else if (!err && t != g && (!h.owner || !evt_offered(t, (unsigned)port, g)))
+		err = E_PERM;   /* a grantee binds only to its own ports */
+	else if (!err && h.s && h.s->b)
+		err = E_BUSY;
+	else if (!err && share_routes && t->routes_held >= share_routes)
+		err = E_NOMEM;
+	struct msg_slot *s = err ? 0 : slot_get(h.d, (unsigned)msg, g);
+	struct binding *b = s ? binding_take() : 0;
+	if (!err && !b) {
+		err = E_NOMEM;
+		if (s)
+			slot_put(s);
 	}
-	*b = (struct binding){ .owner = g, .target = t, .port = (unsigned)port };
-	struct route_ret r = route_create(d, (unsigned)msg, forward ? g->cpu : t->cpu, deliver, b);
-	if (!r.err) {
+	if (err) {
+		spin_unlock_irqrestore(&lock, f);
+		return err;
+	}
+	struct guest *owner = s->owner;
+	*b = (struct binding){ .owner = owner, .target = t, .port = (unsigned)port };
+	struct route_ret r = route_create(h.d, (unsigned)msg, forward ? owner->cpu : t->cpu,
+					  deliver, b);
+	if (r.err) {
+		binding_push(b);
+		slot_put(s);
+	} else {
 		b->route = r.r;
-		b->used = true;
+		s->b = b;
 		t->routes_held++;
 		list_add(b);
-		char s[PCI_BDF_STRLEN];
-		report("bind dev=%s msg=%u irte=%u cpu=%u guest=%s port=%u", pci_bdf_fmt(s, d->bdf),
+		__atomic_store_n(&b->used, true, __ATOMIC_RELEASE);
+		char bs[PCI_BDF_STRLEN];
+		report("bind dev=%s msg=%u irte=%u cpu=%u guest=%s port=%u", pci_bdf_fmt(bs, h.d->bdf),
 		       (unsigned)msg, r.r->irte, r.r->cpu, t->name, (unsigned)port);
 	}
 	spin_unlock_irqrestore(&lock, f);
 	return r.err;
 }
 
-static void unbind(struct binding *b)
+static void unbind(struct msg_slot *s)
 {
+	struct binding *b = s->b;
 	if (route_destroy(b->route))
 		log_err("guest %s: cannot destroy the route of message %u", b->owner->name,
 			b->route->msg);
@@ -331,28 +500,185 @@ static void unbind(struct binding *b)
 	b->target->routes_held--;
 	list_remove(b);
 	__atomic_store_n(&b->used, false, __ATOMIC_RELEASE);
+	binding_push(b);
+	s->b = 0;
 }
 
 int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg)
 {
+	tables_init();
+	uint64_t f = spin_lock_irqsave(&lock);
+	struct holder h = holder(g, bdf, msg);
+	int err = h.err ? h.err : !h.s || !h.s->b ? E_NOENT : 0;
+	if (!err) {
+		unbind(h.s);
+		slot_put(h.s);
+	}
+	spin_unlock_irqrestore(&lock, f);
+	return err;
+}
+
+int guest_msg_mask(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t masked)
+{
+	tables_init();
+	if (masked > 1)
+		return E_INVAL;
+	uint64_t f = spin_lock_irqsave(&lock);
+	struct holder h = holder(g, bdf, msg);
+	int err = h.err ? h.err : !h.s || !h.s->b ? E_NOENT : 0;
+	if (!err) {
+		h.s->b->user_held = masked;
+		hold_sync(h.s->b);
+	}
+	spin_unlock_irqrestore(&lock, f);
+	return err;
+}
+
+/* ---- grants ---------------------------------------------------------------------------- */
+
+static void report_grant(const struct msg_slot *s, const struct guest *to, const char *state)
+{
+	char bs[PCI_BDF_STRLEN];
+	report("grant dev=%s msg=%u owner=%s guest=%s state=%s", pci_bdf_fmt(bs, s->d->bdf), s->msg,
+	       s->owner->name, to->name, state);
+}
+
+/* The grantee hears of a change to its grants on its grant port, if it set one. */
+static void grant_notify(struct guest *t)
+{
+	int port = __atomic_load_n(&t->grant_port, __ATOMIC_ACQUIRE);
+	if (port >= 0 && !ended(t))
+		evt_raise(t, (unsigned)port);
+}
+
+static int grant_locked(struct guest *g, struct pci_dev *d, unsigned msg, struct guest *t)
+{
+	struct msi_dev *md = msi_dev_of(d);
+	if (!md || msg >= md->n)
+		return E_RANGE;
+	struct msg_slot *s = slot_find(d, msg);
+	if (s && (s->grantee || s->b))
+		return E_BUSY;
+	if (!(s = slot_get(d, msg, g)))
+		return E_NOMEM;
+	s->grantee = t;
+	s->next_grant = t->granted;
+	if (s->next_grant)
+		s->next_grant->pprev_grant = &s->next_grant;
+	s->pprev_grant = &t->granted;
+	t->granted = s;
+	report_grant(s, t, "granted");
+	grant_notify(t);
+	return 0;
+}
+
+int guest_msg_grant(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest)
+{
 	struct pci_dev *d = owned(g, bdf);
+	struct guest *t = guest_by_id(guest);
+
+	tables_init();
+	if (!d || !t || ended(t))
+		return E_NOENT;
+	if (t == g)
+		return E_INVAL;
+	if (msg > UINT32_MAX)
+		return E_RANGE;
+	uint64_t f = spin_lock_irqsave(&lock);
+	int err = grant_locked(g, d, (unsigned)msg, t);
+	spin_unlock_irqrestore(&lock, f);
+	return err;
+}
+
+/* The grant goes, and with it the grantee's binding of the message. */
+static void revoke(struct msg_slot *s, const char *why)
+{
+	struct guest *t = s->grantee;
+	if (s->b)
+		unbind(s);
+	*s->pprev_grant = s->next_grant;
+	if (s->next_grant)
+		s->next_grant->pprev_grant = s->pprev_grant;
+	s->next_grant = 0;
+	s->grantee = 0;
+	report_grant(s, t, why);
+	grant_notify(t);
+	slot_put(s);
+}
+
+int guest_msg_revoke(struct guest *g, uint64_t bdf, uint64_t msg)
+{
+	struct pci_dev *d = owned(g, bdf);
+
+	tables_init();
 	if (!d)
 		return E_NOENT;
 	uint64_t f = spin_lock_irqsave(&lock);
-	struct binding *b = msg > UINT32_MAX ? 0 : find(d, (unsigned)msg);
-	if (b)
-		unbind(b);
+	struct msg_slot *s = msg > UINT32_MAX ? 0 : slot_find(d, (unsigned)msg);
+	int err = s && s->grantee ? 0 : E_NOENT;
+	if (!err)
+		revoke(s, "revoked");
 	spin_unlock_irqrestore(&lock, f);
-	return b ? 0 : E_NOENT;
+	return err;
 }
 
-/* The guest ended: its devices' routes go, and bindings of other devices to its ports. */
+int guest_msg_grant_port(struct guest *g, uint64_t port)
+{
+	if (port == COURIER_NO_PORT) {
+		__atomic_store_n(&g->grant_port, -1, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (port >= COURIER_EVT_PORTS || !g->ports[port].allocated)
+		return E_NOENT;
+	__atomic_store_n(&g->grant_port, (int)port, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int guest_msg_grants(struct guest *g, uint64_t va, uint64_t max)
+{
+	struct courier_grant out[COURIER_GRANTS_MAX];
+	unsigned n = 0, k = 0;
+
+	if (max > COURIER_GRANTS_MAX)
+		return E_RANGE;
+	if (max && !guest_va_in_ram(g, va, max * sizeof(out[0])))
+		return E_FAULT;
+	uint64_t f = spin_lock_irqsave(&lock);
+	for (const struct msg_slot *s = g->granted; s; s = s->next_grant, n++) {
+		if (k == max)
+			continue;
+		out[k++] = (struct courier_grant){
+			.bdf = (uint32_t)abi_bdf(s->d->bdf),
+			.msg = s->msg, .owner = s->owner->id,
+			.port = s->b ? (int32_t)s->b->port : -1 };
+	}
+	spin_unlock_irqrestore(&lock, f);
+	if (k && guest_copy_to(g, va, out, k * sizeof(out[0])))
+		return E_FAULT;
+	return (int)n;
+}
+
+/* The guest ended. Routes to its ports go (the device's other messages keep flowing); if it
+ * owned devices, every grant of their messages is revoked (each grantee told) and every route
+ * of them goes, then their messages are turned off. */
 void guest_msgs_release(struct guest *g)
 {
+	tables_init();
 	uint64_t f = spin_lock_irqsave(&lock);
-	for (unsigned i = 0; i < BINDINGS_MAX; i++)
-		if (bindings[i].used && (bindings[i].owner == g || bindings[i].target == g))
-			unbind(&bindings[i]);
+	while (g->bound) {
+		struct msg_slot *s = slot_find(g->bound->route->md->dev, g->bound->route->msg);
+		unbind(s);
+		slot_put(s);    /* unless it stays granted to g (a restart may bind it again) */
+	}
+	for (unsigned i = 0; i < SLOTS_MAX; i++) {
+		struct msg_slot *s = &slots[i];
+		if (s->owner != g || keymap_get(&slot_map, slot_key(s->d, s->msg)) != i)
+			continue;
+		if (s->grantee)
+			revoke(s, "owner_ended");
+		else if (s->b)
+			unbind(s), slot_put(s);
+	}
 	spin_unlock_irqrestore(&lock, f);
 	for (unsigned i = 0; i < g->ndevs; i++) {
 		struct msi_dev *md = msi_dev_of(g->devs[i]);
@@ -366,7 +692,8 @@ void guest_msgs_release(struct guest *g)
 }
 
 /* g now runs on g->cpu: every message bound to one of its ports follows it there, all in one
- * batch (one invalidation wait per unit, one drain IPI per old CPU: route_retarget_many). */
+ * batch (one invalidation wait per unit, one drain IPI per old CPU: route_retarget_many).
+ * route=forward: the messages of the devices it owns follow it instead. */
 void guest_msgs_follow(struct guest *g)
 {
 	static struct route *rs[BINDINGS_MAX];  /* under the lock */
@@ -377,15 +704,62 @@ void guest_msgs_follow(struct guest *g)
 		for (struct binding *b = g->bound; b && n < BINDINGS_MAX; b = b->next)
 			if (b->route->cpu != g->cpu)
 				rs[n++] = b->route;
-	} else {                /* the baseline's routes stay with the device's owner */
-		for (unsigned i = 0; i < BINDINGS_MAX; i++)
-			if (bindings[i].used && bindings[i].owner == g &&
-			    bindings[i].route->cpu != g->cpu)
-				rs[n++] = bindings[i].route;
+	} else {
+		for (struct binding *b = g->dev_bound; b && n < BINDINGS_MAX; b = b->next_dev)
+			if (b->route->cpu != g->cpu)
+				rs[n++] = b->route;
 	}
 	int err = n ? route_retarget_many(rs, n, g->cpu) : 0;
 	spin_unlock_irqrestore(&lock, f);
 	if (err)
 		log_err("guest %s: not all of its %u messages moved to cpu %u: %s", g->name, n,
 			g->cpu, error_name(err));
+}
+
+/*
+ * grant=<bdf>/<msg>@<guest>[,...] on a device owner's module: those grants made before any
+ * guest runs, for experiments that want them fixed. The function's messages are allocated
+ * first, all it has (its owner's HC_DEV_MSG_ALLOC then finds them there). A bad item is
+ * named and skipped; the guest still runs.
+ */
+static int boot_grant(struct guest *g, char *item)
+{
+	char *msg = strchr(item, '/'), *name = msg ? strchr(msg, '@') : 0;
+	struct pci_bdf bdf;
+	uint64_t k;
+
+	if (!msg || !name)
+		return E_INVAL;
+	*msg++ = 0;
+	*name++ = 0;
+	if (pci_bdf_parse(item, &bdf) < 0 || cmdline_parse_u64(msg, &k) < 0)
+		return E_INVAL;
+	struct pci_dev *d = pci_find(bdf);
+	struct guest *t = guest_by_name(name, strlen(name));
+	if (!d || guest_dev_find(g, d) < 0 || !t)
+		return E_NOENT;
+	if (!msi_dev_of(d)) {
+		int n = guest_msg_alloc(g, abi_bdf(bdf), MIN(msi_capacity(d), 2048u));
+		if (n < 0)
+			return n;
+	}
+	return guest_msg_grant(g, abi_bdf(bdf), k, t->id);
+}
+
+void guest_msgs_boot_grants(struct guest *g)
+{
+	char list[COURIER_CMDLINE_MAX];
+
+	if (!g->cmdline || cmdline_get(g->cmdline, "grant", list, sizeof(list)) < 0)
+		return;
+	for (char *item = list, *next; item && *item; item = next) {
+		next = strchr(item, ',');
+		if (next)
+			*next++ = 0;
+		char shown[64];
+		fmt_snprintf(shown, sizeof(shown), "%s", item);
+		int err = boot_grant(g, item);
+		if (err)
+			log_err("guest %s: grant=%s: %s", g->name, shown, error_name(err));
+	}
 }

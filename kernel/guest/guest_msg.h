@@ -11,6 +11,16 @@ struct guest;
 int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n);
 int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, uint64_t port);
 int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg);
+/* Grants (docs/abi.md, "Granting messages"): the owner lends message msg to another guest,
+ * which alone then binds, unbinds and masks it, until the owner revokes it or ends. */
+int guest_msg_grant(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest);
+int guest_msg_revoke(struct guest *g, uint64_t bdf, uint64_t msg);
+int guest_msg_mask(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t masked);
+int guest_msg_grant_port(struct guest *g, uint64_t port);
+/* Copies up to max of g's grants to va; returns how many it has. */
+int guest_msg_grants(struct guest *g, uint64_t va, uint64_t max);
+/* When the guests start: the grant= of g's module command line. */
+void guest_msgs_boot_grants(struct guest *g);
 void guest_msgs_release(struct guest *g);
 /* After g moved: retarget the routes of messages bound to its ports to its new CPU. */
 void guest_msgs_follow(struct guest *g);

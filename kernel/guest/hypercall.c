@@ -34,6 +34,7 @@ static int64_t abi_error(int err)
 	case E_BUSY: return -COURIER_EBUSY;
 	case E_PERM: return -COURIER_EPERM;
 	case E_NOSYS: return -COURIER_ENOSYS;
+	case E_FAULT: return -COURIER_EFAULT;
 	}
 	return err < 0 ? -COURIER_EINVAL : err;
 }
@@ -156,6 +157,16 @@ static int64_t dispatch(struct guest *g, struct trap_frame *f)
 		return abi_error(guest_msg_unbind(g, a0, a1));
 	case HC_SCHED_MOVE:
 		return sched_move_hc(g, a0, a1);
+	case HC_DEV_MSG_GRANT:
+		return abi_error(guest_msg_grant(g, a0, a1, a2));
+	case HC_DEV_MSG_REVOKE:
+		return abi_error(guest_msg_revoke(g, a0, a1));
+	case HC_DEV_MSG_MASK:
+		return abi_error(guest_msg_mask(g, a0, a1, a2));
+	case HC_GRANT_PORT:
+		return abi_error(guest_msg_grant_port(g, a0));
+	case HC_GRANT_LIST:
+		return abi_error(guest_msg_grants(g, a0, a1));
 	}
 	return -COURIER_ENOSYS;
 }

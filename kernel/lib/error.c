@@ -15,6 +15,7 @@ const char *error_name(int err)
 	case E_NOSYS: return "not supported";
 	case E_CHECKSUM: return "bad checksum";
 	case E_LOOP: return "loop";
+	case E_FAULT: return "fault";
 	}
 	return "unknown error";
 }

@@ -15,6 +15,7 @@ enum {
 	E_NOSYS = -9,    /* not supported */
 	E_CHECKSUM = -10,
 	E_LOOP = -11,    /* a linked structure loops */
+	E_FAULT = -12,   /* an address outside what the caller may reach */
 };
 
 const char *error_name(int err);
