@@ -26,7 +26,6 @@
 #include <courier/guest.h>
 #include <courier/hypercall.h>
 
-#define HV_DIRECT_MAP   0xffff800000000000ull
 #define NON_CANONICAL   0x8000000000000000ull
 #define UPCALL_YIELDS   128
 /* Far deeper than any guest stack; only there to make the recursion formally finite. */

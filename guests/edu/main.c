@@ -82,7 +82,6 @@
 #define EDU_RAISE_VALUE         0x1u
 
 #define NS_PER_MS               1000000ull
-#define HV_DIRECT_MAP           0xffff800000000000ull   /* the hypervisor's: never ours */
 #define PAGE_SIZE               4096u
 
 static const char *me;

@@ -48,7 +48,6 @@
 #define CPU_CERTAINLY_BAD       0x10000ull
 #define LEN_HUGE                (1ull << 47)
 /* The hypervisor's direct map and its image (docs/architecture.md): never guest memory. */
-#define HV_DIRECT_MAP           0xffff800000000000ull
 #define HV_IMAGE                0xffffffff80000000ull
 
 /* Pointers no guest may pass: the hypervisor's half, non-canonical, wrapping. */

@@ -52,6 +52,12 @@ const char *guest_arg(const char *key)
 	return NULL;
 }
 
+bool guest_arg_is(const char *key, const char *value)
+{
+	const char *v = guest_arg(key);
+	return v && !strcmp(v, value);
+}
+
 bool guest_arg_flag(const char *key)
 {
 	const char *v = guest_arg(key);

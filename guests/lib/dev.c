@@ -61,3 +61,28 @@ int dev_msg_unbind(uint32_t bdf, unsigned msg)
 {
 	return (int)hc_dev_msg_unbind(bdf, msg);
 }
+
+int dev_msg_grant(uint32_t bdf, unsigned msg, uint64_t guest)
+{
+	return (int)hc_dev_msg_grant(bdf, msg, guest);
+}
+
+int dev_msg_revoke(uint32_t bdf, unsigned msg)
+{
+	return (int)hc_dev_msg_revoke(bdf, msg);
+}
+
+int dev_msg_mask(uint32_t bdf, unsigned msg, int masked)
+{
+	return (int)hc_dev_msg_mask(bdf, msg, (uint64_t)masked);
+}
+
+int dev_grant_port(unsigned port)
+{
+	return (int)hc_grant_port(port);
+}
+
+int dev_grants(struct courier_grant *out, unsigned max)
+{
+	return (int)hc_grant_list(out, max);
+}

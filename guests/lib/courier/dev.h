@@ -23,5 +23,15 @@ int dev_msg_alloc(uint32_t bdf, unsigned n);
 /* Message msg raises port of guest (HC_DEV_MSG_BIND). */
 int dev_msg_bind(uint32_t bdf, unsigned msg, uint64_t guest, unsigned port);
 int dev_msg_unbind(uint32_t bdf, unsigned msg);
+/* Grants (docs/abi.md, "Granting messages"). The owner lends message msg to guest, which
+ * alone may then bind, unbind and mask it; revoking takes it back (and its binding). */
+int dev_msg_grant(uint32_t bdf, unsigned msg, uint64_t guest);
+int dev_msg_revoke(uint32_t bdf, unsigned msg);
+/* Hold message msg at its source (masked 1) or let it go (0): its holder only. */
+int dev_msg_mask(uint32_t bdf, unsigned msg, int masked);
+/* The grantee's side: port is raised whenever a grant to us comes or goes. */
+int dev_grant_port(unsigned port);
+/* Up to max of the grants we hold into out; returns how many we hold (may exceed max). */
+int dev_grants(struct courier_grant *out, unsigned max);
 
 #endif

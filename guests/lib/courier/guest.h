@@ -18,6 +18,12 @@ extern struct courier_shared_info *shared_info;
  * name). guest_arg() finds the first word "key=value" and returns value, or NULL.
  */
 const char *guest_arg(const char *key);
+
+/* An address in the hypervisor's half of the address space: never a guest's (reading it must
+ * stop the guest as crashed). */
+#define HV_DIRECT_MAP           0xffff800000000000ull
+/* key=value, exactly. */
+bool guest_arg_is(const char *key, const char *value);
 /* A bare word "key" (or "key=1", "key=yes", "key=on"). */
 bool guest_arg_flag(const char *key);
 /* key=<number> (decimal or 0x hex); dflt when absent. A malformed number ends the guest. */

@@ -39,6 +39,11 @@ static inline int64_t hypercall2(uint64_t nr, uint64_t a0, uint64_t a1)
 	return hypercall5(nr, a0, a1, 0, 0, 0);
 }
 
+static inline int64_t hypercall3(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	return hypercall5(nr, a0, a1, a2, 0, 0);
+}
+
 static inline int64_t hypercall4(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
 	return hypercall5(nr, a0, a1, a2, a3, 0);
@@ -120,6 +125,31 @@ static inline int64_t hc_dev_msg_bind(uint64_t bdf, uint64_t msg, uint64_t guest
 static inline int64_t hc_dev_msg_unbind(uint64_t bdf, uint64_t msg)
 {
 	return hypercall2(HC_DEV_MSG_UNBIND, bdf, msg);
+}
+
+static inline int64_t hc_dev_msg_grant(uint64_t bdf, uint64_t msg, uint64_t guest)
+{
+	return hypercall3(HC_DEV_MSG_GRANT, bdf, msg, guest);
+}
+
+static inline int64_t hc_dev_msg_revoke(uint64_t bdf, uint64_t msg)
+{
+	return hypercall2(HC_DEV_MSG_REVOKE, bdf, msg);
+}
+
+static inline int64_t hc_dev_msg_mask(uint64_t bdf, uint64_t msg, uint64_t masked)
+{
+	return hypercall3(HC_DEV_MSG_MASK, bdf, msg, masked);
+}
+
+static inline int64_t hc_grant_port(uint64_t port)
+{
+	return hypercall1(HC_GRANT_PORT, port);
+}
+
+static inline int64_t hc_grant_list(struct courier_grant *buf, uint64_t max)
+{
+	return hypercall2(HC_GRANT_LIST, (uint64_t)buf, max);
 }
 
 static inline int64_t hc_sched_move(uint64_t guest, uint64_t cpu)
