@@ -4,6 +4,7 @@
  * the controller talk.
  *
  *   dev=<bdf> frontends=<name>[,<name>...] [rounds=N] [fport=P] [stop_port=S] [timeout_ms=T]
+ *   [mode=bind|grant|boot]
  *
  * Facts from the xHCI specification (rev 1.2, section numbers below) and QEMU 7.2's
  * hw/usb/hcd-xhci.c (what the model insists on: one event ring segment per interrupter,
@@ -15,7 +16,10 @@
  * event rings, so interrupter 0's command completions and port changes raise no message.
  * Then it allocates the MSI block (HC_DEV_MSG_ALLOC, 16) and, for frontend k (its k-th name),
  * looks it up (retrying while it does not exist yet), offers it ack port k and binds message k
- * to the frontend's port fport (retrying until the frontend has offered it), and turns
+ * to the frontend's port fport (retrying until the frontend has offered it) — or, with mode=grant,
+ * grants message k to frontend k, which binds it itself and acknowledges once; mode=boot: the
+ * hypervisor granted it at boot (grant=) and the driver only waits for that ack
+ * (guests/lib/frontends.c) — and turns
  * interrupts on (IMAN.IE everywhere, USBCMD.INTE).
  *
  * Interrupter 0 is frontend 0's too: after setup nothing but transfers targets it (a late
@@ -32,7 +36,8 @@
  * When anything fails, the driver sends to each frontend's stop port S (default P + 1, the
  * second port a frontend allocates), so the frontends end instead of blocking forever.
  *
- * Lines: "xhci guest=<name> frontend=<f> k=<k> id=<id> port=<p> ack_port=<k>" per binding;
+ * Lines: "xhci guest=<name> frontend=<f> k=<k> id=<id> port=<p>|granted=<k> ack_port=<k>" per
+ * frontend;
  * "xhci guest=<name> round=<r> events=<n> acks=<n> result=pass|fail" per round; per
  * interrupter "xhci guest=<name> intr=<k> frontend=<f> events=<n> bad=<n> other=<n>
  * acks=<n> result=pass|fail"; last "xhci guest=<name> dev=<bdf> rounds=<N> frontends=<n>
@@ -42,6 +47,7 @@
 #include <string.h>
 #include <courier/dev.h>
 #include <courier/events.h>
+#include <courier/frontends.h>
 #include <courier/guest.h>
 #include <courier/hypercall.h>
 #include <courier/mmio.h>
@@ -196,14 +202,8 @@ static struct ring xfer = { xfer_ring, XFER_TRBS, 0, 1 };
 /* The consumer side of event ring i. */
 static struct { unsigned idx; uint32_t cycle; } evq[MAX_INTRS];
 
-struct frontend {
-	const char *name;
-	int64_t id;
-	volatile uint64_t acks;
-	uint64_t events, bad, other;
-};
-static struct frontend fe[MAX_INTRS];
-static unsigned nfe, stop_port;
+static struct frontends fs = { .kind = "xhci", .bdf = bdf };
+static struct frontend *const fe = fs.fe;
 
 static uint32_t rd(volatile uint8_t *base, uint32_t off)
 {
@@ -236,9 +236,7 @@ static bool wait_reg(volatile uint8_t *base, uint32_t off, uint32_t mask, uint32
 
 static int fail(const char *what, int64_t detail)
 {
-	printf("xhci guest=%s dev=%s error=%s detail=%lld err=%s result=fail\n", me, bdf, what,
-	       (long long)detail, detail < 0 ? guest_strerror(detail) : "-");
-	return 1;
+	return frontends_fail(&fs, what, detail);
 }
 
 /* Queue one TRB (4.9.2), following the Link TRB at the end of the ring. */
@@ -338,7 +336,7 @@ static int reset_and_start(void)
 	printf("xhci guest=%s dev=%s slots=%u intrs=%u ports=%u scratchpads=%u ctx=%u\n", me,
 	       bdf, HCS1_MAX_SLOTS(hcs1), HCS1_MAX_INTRS(hcs1), HCS1_MAX_PORTS(hcs1), spb,
 	       ctx_size);
-	if (nintrs < nfe)
+	if (nintrs < fs.n)
 		return fail("too_few_interrupters", nintrs);
 	if (spb > MAX_SCRATCH)
 		return fail("too_many_scratchpads", spb);
@@ -424,80 +422,6 @@ static int address_device(unsigned port, unsigned speed, uint32_t *slot)
 	return 0;
 }
 
-static void on_ack(unsigned port, void *arg)
-{
-	((struct frontend *)arg)->acks++;
-}
-
-struct round { unsigned r; };
-
-static bool all_acked(void *arg)
-{
-	for (unsigned k = 0; k < nfe; k++)
-		if (fe[k].acks < ((struct round *)arg)->r)
-			return false;
-	return true;
-}
-
-/* Ack ports first (port k for frontend k), then the bindings, retrying while a frontend is
- * missing or has not offered its port yet. */
-static int bind_frontends(uint32_t dbdf, unsigned fport)
-{
-	uint64_t deadline = guest_time_ns() + 10000 * NS_PER_MS;
-	int ret;
-
-	for (unsigned k = 0; k < nfe; k++) {
-		int p = evt_alloc();
-		if (p != (int)k)
-			return fail("ack_port", p);
-		evt_bind_handler((unsigned)p, on_ack, &fe[k]);
-	}
-	ret = dev_msg_alloc(dbdf, MAX_INTRS);
-	printf("xhci guest=%s dev=%s msg_alloc=%d\n", me, bdf, ret);
-	if (ret < (int)nfe)
-		return fail("dev_msg_alloc", ret);
-	for (unsigned k = 0; k < nfe; k++) {
-		while ((fe[k].id = guest_lookup(fe[k].name)) < 0 && guest_time_ns() < deadline)
-			hc_yield();
-		if (fe[k].id < 0)
-			return fail("guest_lookup", fe[k].id);
-		ret = evt_offer(k, (uint64_t)fe[k].id);
-		if (ret < 0)
-			return fail("evt_offer", ret);
-		while ((ret = dev_msg_bind(dbdf, k, (uint64_t)fe[k].id, fport)) < 0 &&
-		       (ret == -COURIER_EPERM || ret == -COURIER_ENOENT) &&
-		       guest_time_ns() < deadline)
-			hc_yield();
-		if (ret < 0)
-			return fail("dev_msg_bind", ret);
-		printf("xhci guest=%s frontend=%s k=%u id=%lld port=%u ack_port=%u\n", me,
-		       fe[k].name, k, (long long)fe[k].id, fport, k);
-	}
-	return 0;
-}
-
-/* After a failure: tell every frontend to give up (it may not have offered the port yet). */
-static int stop_frontends(void)
-{
-	uint64_t deadline = guest_time_ns() + 2000 * NS_PER_MS;
-	unsigned stopped = 0;
-	int64_t id;
-	int ret;
-
-	for (unsigned k = 0; k < nfe; k++) {
-		ret = -COURIER_ENOENT;
-		while ((id = guest_lookup(fe[k].name)) < 0 && guest_time_ns() < deadline)
-			hc_yield();
-		/* EPERM: not offered yet; ENOENT: not allocated yet (or the frontend ended). */
-		while (id >= 0 && ((ret = evt_send((uint64_t)id, stop_port)) == -COURIER_EPERM ||
-				   ret == -COURIER_ENOENT) && guest_time_ns() < deadline)
-			hc_yield();
-		stopped += id >= 0 && ret >= 0;
-	}
-	printf("xhci guest=%s stopped=%u of=%u\n", me, stopped, nfe);
-	return 1;
-}
-
 /* One GET_DESCRIPTOR on endpoint 0, every TRB aimed at interrupter k (4.11.2.2). */
 static bool transfer(uint32_t slot, unsigned k)
 {
@@ -519,20 +443,6 @@ static bool transfer(uint32_t slot, unsigned k)
 	       desc_buf[0] == USB_DESC_DEVICE_LEN && desc_buf[1] == USB_DT_DEVICE;
 }
 
-static unsigned parse_frontends(char *list)
-{
-	unsigned n = 0;
-
-	for (char *s = list, *e; s && *s && n < MAX_INTRS; s = e) {
-		e = strchr(s, ',');
-		if (e)
-			*e++ = 0;
-		if (*s)
-			fe[n++].name = s;
-	}
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	static char list[256];
@@ -541,29 +451,40 @@ int main(int argc, char **argv)
 	unsigned fport = (unsigned)guest_arg_u64("fport", 0), port = 0, speed = 0;
 	const struct courier_dev_info *dev;
 	uint32_t slot;
+	unsigned nfe;
 
-	me = argv[0];
-	stop_port = (unsigned)guest_arg_u64("stop_port", fport + 1);
+	me = fs.me = argv[0];
+	fs.fport = fport;
+	fs.stop_port = (unsigned)guest_arg_u64("stop_port", fport + 1);
+	if (!frontends_mode(&fs, guest_arg("mode")))
+		return fail("usage_mode", 0);
 	timeout_ns = guest_arg_u64("timeout_ms", 5000) * NS_PER_MS;
 	snprintf(bdf, sizeof(bdf), "%s", dev_arg ? dev_arg : "-");
 	if (fl)
 		snprintf(list, sizeof(list), "%s", fl);
-	nfe = parse_frontends(list);
+	nfe = frontends_parse(&fs, list);
 	dev = dev_find(XHCI_VENDOR, XHCI_DEVICE, 0);
-	if (!nfe || !rounds)
+	if (!nfe || nfe > MAX_INTRS || !rounds)
 		return fail("usage_frontends_rounds", nfe);
 	if (!dev || !(bar = dev_bar(dev, 0))) {
 		fail("no_xhci", 0);
-		return stop_frontends();
+		return frontends_stop(&fs);
 	}
 	dev_bdf_str(dev->bdf, bdf);
+	fs.dbdf = dev->bdf;
 
 	if (reset_and_start() || reset_port(&port, &speed) || address_device(port, speed, &slot))
-		return stop_frontends();
+		return frontends_stop(&fs);
 	printf("xhci guest=%s dev=%s port=%u speed=%u slot=%u\n", me, bdf, port, speed,
 	       (unsigned)slot);
-	if (bind_frontends(dev->bdf, fport))
-		return stop_frontends();
+	int got = dev_msg_alloc(dev->bdf, MAX_INTRS);
+	printf("xhci guest=%s dev=%s msg_alloc=%d\n", me, bdf, got);
+	if (got < (int)nfe) {
+		fail("dev_msg_alloc", got);
+		return frontends_stop(&fs);
+	}
+	if (frontends_connect(&fs))
+		return frontends_stop(&fs);
 	/* Messages on: IP cleared as IE goes on, so enabling raises nothing (5.5.2.1). */
 	for (unsigned i = 0; i < nintrs; i++)
 		wr(rt, RT_IR(i) + IR_IMAN, IMAN_IP | IMAN_IE);
@@ -573,7 +494,6 @@ int main(int argc, char **argv)
 	for (unsigned r = 1; r <= rounds; r++) {
 		unsigned ok = 0;
 		uint64_t acks = 0;
-		struct round want = { r };
 		bool acked;
 
 		for (unsigned k = 0; k < nfe; k++) {
@@ -581,9 +501,9 @@ int main(int argc, char **argv)
 			ok += good;
 			fe[k].bad += !good;
 		}
-		acked = evt_wait(all_acked, &want, timeout_ns);
+		acked = frontends_acked(&fs, r, timeout_ns);
 		for (unsigned k = 0; k < nfe; k++)
-			acks += fe[k].acks;
+			acks += fe[k].acks - fs.base;
 		total += ok;
 		failed += ok != nfe || !acked;
 		printf("xhci guest=%s round=%u events=%u acks=%llu result=%s\n", me, r, ok,
@@ -598,17 +518,17 @@ int main(int argc, char **argv)
 	printf("xhci guest=%s rounds=%llu ns=%llu\n", me, (unsigned long long)rounds,
 	       (unsigned long long)(guest_time_ns() - start));
 	for (unsigned k = 0; k < nfe; k++) {
-		bool ok = fe[k].events == rounds && !fe[k].bad && !fe[k].other &&
-			  fe[k].acks == rounds;
+		uint64_t acks = fe[k].acks - fs.base;
+		bool ok = fe[k].events == rounds && !fe[k].bad && !fe[k].other && acks == rounds;
 		failed += !ok;
 		printf("xhci guest=%s intr=%u frontend=%s events=%llu bad=%llu other=%llu "
 		       "acks=%llu result=%s\n", me, k, fe[k].name,
 		       (unsigned long long)fe[k].events, (unsigned long long)fe[k].bad,
-		       (unsigned long long)fe[k].other, (unsigned long long)fe[k].acks,
+		       (unsigned long long)fe[k].other, (unsigned long long)acks,
 		       ok ? "pass" : "fail");
 	}
 	printf("xhci guest=%s dev=%s rounds=%llu frontends=%u events=%llu failed=%llu "
 	       "result=%s\n", me, bdf, (unsigned long long)rounds, nfe,
 	       (unsigned long long)total, (unsigned long long)failed, failed ? "fail" : "pass");
-	return failed ? stop_frontends() : 0;
+	return failed ? frontends_stop(&fs) : 0;
 }
