@@ -44,7 +44,9 @@ static void add_scope(struct iommu_drhd_info *u, const struct dmar_scope *sc)
 	if (sc->type == DMAR_SCOPE_BRIDGE) {
 		struct pci_dev *br = pci_find(e.bdf);
 		if (!br || !pci_dev_is_bridge(br)) {
-			log_warn("dmar: bridge scope at 0x%x names no bridge", sc->offset);
+			char s[PCI_BDF_STRLEN];
+			log_warn("dmar: bridge scope at 0x%x: %s is %s", sc->offset,
+				 pci_bdf_fmt(s, e.bdf), br ? "not a bridge" : "not present");
 			u->unresolved++;
 			return;
 		}
