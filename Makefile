@@ -56,7 +56,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -I. -DHOST_
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # Host binaries link several sources in one compiler call, so per-file dependency files do not
 # work for them: they depend on every header instead (they are small and build in seconds).
-HOST_HDRS := $(shell find kernel pci iommu msi include tests/unit -name '*.h')
+HOST_HDRS := $(shell find kernel pci iommu msi include tests/unit tools/lib -name '*.h')
 
 # A unit test tests/unit/NAME-test.c links the files listed in tests/unit/NAME.mk as
 # UNIT_SRCS_NAME (the file under test and its fakes), coreboot-style: one binary per unit.

@@ -2,6 +2,9 @@
  * dmar-dump FILE: print what Courier's DMAR parser finds in a raw ACPI DMAR table, such as
  * /sys/firmware/acpi/tables/DMAR, in the line format of tests/data/acpi/dmar/README.md.
  * A malformed table is rejected on stderr with exit status 1 and nothing on stdout.
+ *
+ * dmar-dump --assign TOPOLOGY FILE: which unit translates each function of TOPOLOGY
+ * (tools/lib/dmar_assign.h has the format), by the hypervisor's own assignment code.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +12,8 @@
 #include <string.h>
 #include "iommu/dmar.h"
 #include "iommu/dmar_print.h"
+#include "kernel/lib/log.h"
+#include "tools/lib/dmar_assign.h"
 
 /* A DMAR table is a few hundred bytes; anything this big is not one. */
 #define MAX_TABLE (16u << 20)
@@ -18,10 +23,13 @@ static const char *prog = "dmar-dump";
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s FILE   (a raw ACPI DMAR table, e.g. /sys/firmware/acpi/tables/DMAR;"
-		" - reads stdin)\n", prog);
+		" - reads stdin)\n"
+		"       %s --assign TOPOLOGY FILE   (the unit of each function in TOPOLOGY, one\n"
+		"       'SSSS:BB:DD.F' or 'SSSS:BB:DD.F bridge SEC-SUB' a line)\n", prog, prog);
 }
 
-/* Read all of f (sysfs files report no useful size, so read to EOF). */
+/* Read all of f (sysfs files report no useful size, so read to EOF); the buffer is at least one
+ * byte longer than the data. */
 static unsigned char *read_all(FILE *f, const char *path, size_t *size)
 {
 	size_t cap = 4096, len = 0;
@@ -33,7 +41,7 @@ static unsigned char *read_all(FILE *f, const char *path, size_t *size)
 			fprintf(stderr, "%s: %s: read error: %s\n", prog, path, strerror(errno));
 			break;
 		}
-		if (feof(f)) {
+		if (feof(f) && len < cap) {      /* room for a NUL after the data */
 			*size = len;
 			return buf;
 		}
@@ -110,6 +118,48 @@ static int dump(const unsigned char *data, size_t size, const char *path)
 	return r.err ? 1 : 0;
 }
 
+/* The hypervisor's log lines (iommu/topology.c warns of scopes that lead nowhere) go to
+ * stderr, without the time and CPU prefix that mean nothing here. */
+static void log_line(const char *line, size_t n)
+{
+	const char *p = memchr(line, ']', n);
+	if (p && p + 2 <= line + n) {
+		n -= (size_t)(p + 2 - line);
+		line = p + 2;
+	}
+	fprintf(stderr, "%s: %.*s", prog, (int)n, line);
+}
+
+static uint64_t no_time(void) { return 0; }
+static unsigned no_cpu(void) { return 0; }
+
+static int assign(const char *topo_path, const char *dmar_path)
+{
+	static const struct log_console console = { log_line, no_time, no_cpu };
+	size_t tsize = 0, dsize = 0;
+	unsigned char *topo = load(topo_path, &tsize), *dmar = NULL;
+	int ret = 1;
+
+	if (topo && memchr(topo, 0, tsize))
+		fprintf(stderr, "%s: %s: contains a NUL byte, not a topology\n", prog, topo_path);
+	else if (topo && (dmar = load(dmar_path, &dsize))) {
+		topo[tsize] = 0;        /* read_all leaves room: tsize < its buffer */
+		log_set_console(&console);
+		log_set_level(LOG_WARN);
+		char tname[512], dname[512];
+		snprintf(tname, sizeof(tname), "%s: %s", prog, topo_path);
+		snprintf(dname, sizeof(dname), "%s: %s", prog, dmar_path);
+		ret = dmar_assign(dmar, dsize, dname, (const char *)topo, tname, stdout, stderr);
+		if (fflush(stdout) || ferror(stdout)) {
+			fprintf(stderr, "%s: write error: %s\n", prog, strerror(errno));
+			ret = 1;
+		}
+	}
+	free(topo);
+	free(dmar);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char *data;
@@ -120,6 +170,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "--assign"))
+		return assign(argv[2], argv[3]);
 	if (argc != 2 || (argv[1][0] == '-' && argv[1][1])) {
 		usage(stderr);
 		return 2;
