@@ -8,6 +8,8 @@ Kinds of test:
   (unit.NAME.CASE). A binary that crashes fails the case it was in (and the rest did not run).
 - dmar: for each tests/data/acpi/dmar/NAME.bin, `build/host/dmar-dump NAME.bin` must print
   exactly NAME.expect (dmar.NAME); skipped while the tool is not built.
+- dmar-assign: for each tests/data/acpi/dmar/assign/NAME.topology, `build/host/dmar-dump
+  --assign NAME.topology NAME.bin` must print exactly assign/NAME.assign (dmar-assign.NAME).
 - guest-emu: tools/guest-emu-check runs the guests under build/host/guest-emu; each of its
   scenarios is one test (guest-emu.NAME); skipped while the tool is not built.
 - fuzz: each libFuzzer harness build/fuzz/NAME-fuzz (tests/fuzz/fuzz.mk) runs for a few
@@ -42,6 +44,7 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QEMU_DIR = os.path.join(ROOT, "tests", "qemu")
 DMAR_DIR = os.path.join(ROOT, "tests", "data", "acpi", "dmar")
+DMAR_ASSIGN_DIR = os.path.join(DMAR_DIR, "assign")
 TAIL_LINES = 25
 UNIT_TIMEOUT = 300
 DMAR_TIMEOUT = 30
@@ -233,21 +236,34 @@ def describe_status(code):
 
 # ---- host-tool checks: DMAR tables -----------------------------------------------------------
 
-def dmar_tests(only):
-    if not os.path.isdir(DMAR_DIR):
+def data_tests(directory, ext, kind, only):
+    """NAME of each NAME.ext in directory whose test kind.NAME --only selects."""
+    if not os.path.isdir(directory):
         return []
-    names = sorted(f[:-4] for f in os.listdir(DMAR_DIR) if f.endswith(".bin"))
-    return [n for n in names if selected(f"dmar.{n}", only)]
+    names = sorted(f[:-len(ext)] for f in os.listdir(directory) if f.endswith(ext))
+    return [n for n in names if selected(f"{kind}.{n}", only)]
 
 
 def run_dmar(name, tool, logdir):
-    test = f"dmar.{name}"
+    return check_tool_output(f"dmar.{name}", tool, [os.path.join(DMAR_DIR, name + ".bin")],
+                             os.path.join(DMAR_DIR, name + ".expect"), logdir)
+
+
+def run_dmar_assign(name, tool, logdir):
+    """`dmar-dump --assign assign/NAME.topology NAME.bin` must print assign/NAME.assign."""
+    args = ["--assign", os.path.join(DMAR_ASSIGN_DIR, name + ".topology"),
+            os.path.join(DMAR_DIR, name + ".bin")]
+    return check_tool_output(f"dmar-assign.{name}", tool, args,
+                             os.path.join(DMAR_ASSIGN_DIR, name + ".assign"), logdir)
+
+
+def check_tool_output(test, tool, args, expect_path, logdir):
+    """The test passes when tool exits 0 having printed exactly the file expect_path."""
     if not os.access(tool, os.X_OK):
         return [Outcome(test, "SKIP", f"{rel(tool)} is not built yet")]
-    expect_path = os.path.join(DMAR_DIR, name + ".expect")
     if not os.path.exists(expect_path):
         return [Outcome(test, "FAIL", f"{rel(expect_path)} is missing")]
-    code, out = CHILDREN.run([tool, os.path.join(DMAR_DIR, name + ".bin")], timeout=DMAR_TIMEOUT,
+    code, out = CHILDREN.run([tool] + args, timeout=DMAR_TIMEOUT,
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     got = out.decode(errors="replace")
     with open(expect_path, errors="replace") as f:
@@ -255,12 +271,14 @@ def run_dmar(name, tool, logdir):
     if code == 0 and got == want:
         return [Outcome(test, "PASS")]
     log = os.path.join(logdir, f"{test}.log")
+    name = os.path.basename(tool)
     diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True),
-                                        "expected", "dmar-dump"))
+                                        "expected", name))
     with open(log, "w") as f:
-        f.write(f"$ {rel(tool)} {rel(os.path.join(DMAR_DIR, name + '.bin'))}\n{diff}")
+        f.write(f"$ {rel(tool)} {' '.join(a if a.startswith('-') else rel(a) for a in args)}"
+                f"\n{diff}")
     if code != 0:
-        reason = "timed out" if code is None else f"dmar-dump {describe_status(code)}"
+        reason = "timed out" if code is None else f"{name} {describe_status(code)}"
     else:
         reason = "output differs from " + rel(expect_path)
     return [Outcome(test, "FAIL", reason, "\n".join(diff.splitlines()[:TAIL_LINES]), log)]
@@ -593,13 +611,15 @@ def main(argv):
                    for f in (os.listdir(os.path.join(build, "host", "tests"))
                              if os.path.isdir(os.path.join(build, "host", "tests")) else [])
                    if f.endswith("-test"))
-    dmars = dmar_tests(args.only)
+    dmars = data_tests(DMAR_DIR, ".bin", "dmar", args.only)
+    assigns = data_tests(DMAR_ASSIGN_DIR, ".topology", "dmar-assign", args.only)
     emus, emu_errors = guest_emu_tests(args.only)
     fuzzers = fuzz_tests(args.only)
     qemus, load_errors = scenarios(args.only)
     load_errors += emu_errors
     if args.list:
-        for name in ([f"dmar.{n}" for n in dmars] + [f"guest-emu.{n}" for n in emus]
+        for name in ([f"dmar.{n}" for n in dmars] + [f"dmar-assign.{n}" for n in assigns]
+                     + [f"guest-emu.{n}" for n in emus]
                      + [f"fuzz.{n}" for n in fuzzers] + sorted(s[0] for s in qemus)):
             print(name)
         return 0
@@ -612,6 +632,7 @@ def main(argv):
             + ([(run_guest_emu, (emus, logdir))] if emus else [])
             + [(run_fuzz, (n, logdir)) for n in fuzzers]
             + [(run_dmar, (n, tool, logdir)) for n in dmars]
+            + [(run_dmar_assign, (n, tool, logdir)) for n in assigns]
             + [(run_scenario, (name, path, func, timeout or args.timeout, logdir, args.accel))
                for name, path, func, timeout, _ in qemus])
 
