@@ -28,6 +28,22 @@ struct vtd_unit *iommu_unit_for(const struct pci_dev *d)
 	return i >= 0 && (unsigned)i < n_units && ready[i] ? &units[i] : NULL;
 }
 
+const char *iommu_no_unit_reason(const struct pci_dev *d)
+{
+	int i = iommu_topology_unit_for(&topo, d->bdf);
+
+	if (!topo.n_units)
+		return "there is no DMA remapping (no usable DMAR table)";
+	if (i < 0)
+		return "no DRHD names it and its segment has no INCLUDE_PCI_ALL unit";
+	return "its remapping unit is not working";
+}
+
+bool iommu_intr_remap_allowed(void)
+{
+	return topo.n_units && (topo.flags & DMAR_F_INTR_REMAP);
+}
+
 int iommu_ioapic_unit(uint8_t id, uint16_t *sid)
 {
 	for (unsigned i = 0; i < topo.n_units && i < n_units; i++)
@@ -205,6 +221,36 @@ static void __boot map_rmrrs(void)
 	}
 }
 
+/* The DMAR's flags (8.1), said once at boot: what each means for Courier. */
+static void __boot report_flags(void)
+{
+	uint8_t f = topo.flags;
+
+	if (!(f & DMAR_F_INTR_REMAP))
+		log_warn("iommu: the DMAR's INTR_REMAP flag is clear: the platform does not support "
+			 "interrupt remapping; interrupts are delivered without it and device "
+			 "messages (HC_DEV_MSG_ALLOC) are refused");
+	if ((f & DMAR_F_X2APIC_OPT_OUT) && !(f & DMAR_F_INTR_REMAP))
+		log_info("iommu: the DMAR's X2APIC_OPT_OUT flag is set without INTR_REMAP, where it "
+			 "has no meaning (8.1); ignored");
+	if (f & DMAR_F_DMA_CTRL_PLATFORM_OPT_IN)
+		log_info("iommu: the DMAR's DMA_CTRL_PLATFORM_OPT_IN flag is set: firmware keeps its "
+			 "own DMA to the RMRRs; Courier translates on every unit, RMRRs mapped");
+}
+
+/* Every function no DRHD covers: its DMA is not translated, so no guest may have it. */
+static void __boot report_uncovered(void)
+{
+	for (size_t i = 0; i < pci_dev_count(); i++) {
+		struct pci_dev *d = pci_dev_at(i);
+		char s[PCI_BDF_STRLEN];
+		if (iommu_topology_unit_for(&topo, d->bdf) < 0)
+			log_warn("iommu: %s is under no remapping unit (no DRHD names it and segment "
+				 "%u has no INCLUDE_PCI_ALL unit): it cannot be given to a guest",
+				 pci_bdf_fmt(s, d->bdf), d->bdf.seg);
+	}
+}
+
 static void __boot setup_units(unsigned fault_cpu, bool use_qi)
 {
 	for (unsigned i = 0; i < topo.n_units; i++) {
@@ -238,6 +284,8 @@ int __boot iommu_init(const void *dmar, size_t len, unsigned fault_cpu, bool use
 		log_warn("iommu: DMA remapping stays off");
 		return 0;
 	}
+	report_flags();
+	report_uncovered();
 	if (iommu_protect((uint64_t)__image_start_phys, (uint64_t)__image_end_phys))
 		return 0;
 	setup_units(fault_cpu, use_qi);

@@ -33,6 +33,11 @@ struct vtd_unit *iommu_unit_at(unsigned i);
 /* The unit translating a function's DMA (explicit scope first, INCLUDE_PCI_ALL last); NULL
  * when none covers it or that unit is off. */
 struct vtd_unit *iommu_unit_for(const struct pci_dev *d);
+/* Why iommu_unit_for(d) is NULL, for a message: no DRHD covers d, or its unit is off. */
+const char *iommu_no_unit_reason(const struct pci_dev *d);
+/* The DMAR's INTR_REMAP flag (VT-d 8.1): clear, the platform does not support interrupt
+ * remapping and no unit may have it on. False before iommu_init or without a DMAR. */
+bool iommu_intr_remap_allowed(void);
 /* The unit an I/O APIC (MADT id) sits under and the requester id of its interrupts, from the
  * DMAR's IOAPIC device scopes: the unit index, or E_NOENT when no DRHD names it. */
 int iommu_ioapic_unit(uint8_t id, uint16_t *sid);

@@ -138,6 +138,12 @@ int __boot ir_init(unsigned entries)
 			IR_ENTRIES_MIN, IRTE_ALLOC_MAX, IR_ENTRIES_DEFAULT);
 		entries = IR_ENTRIES_DEFAULT;
 	}
+	/* 8.1: INTR_REMAP clear means the platform does not support it, whatever ECAP.IR says. */
+	if (iommu_unit_count() && !iommu_intr_remap_allowed()) {
+		log_warn("ir: interrupt remapping is off (the DMAR's INTR_REMAP flag is clear): "
+			 "device messages cannot be routed");
+		return 0;
+	}
 	for (unsigned i = 0; i < iommu_unit_count() && i < IOMMU_MAX_UNITS; i++) {
 		struct vtd_unit *u = iommu_unit_at(i);
 		if (!u || !u->regs.base)

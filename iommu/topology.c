@@ -133,6 +133,7 @@ int iommu_topology_build(const void *dmar, size_t len, struct iommu_topology *t)
 		return E_INVAL;
 	}
 	t->haw = table.haw;
+	t->flags = table.flags;
 	dmar_iter_init(&it, &table);
 	while (dmar_next(&it, &s) > 0) {
 		if (s.type == DMAR_TYPE_DRHD)

@@ -62,6 +62,7 @@ struct iommu_rmrr_info {
 
 struct iommu_topology {
 	uint16_t haw;                           /* host address width in bits */
+	uint8_t flags;                          /* the DMAR's DMAR_F_* (8.1) */
 	unsigned n_units;
 	struct iommu_drhd_info unit[IOMMU_MAX_UNITS];
 	unsigned n_rmrr;

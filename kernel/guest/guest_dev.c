@@ -16,6 +16,7 @@
 #include "kernel/mm/layout.h"
 #include "kernel/lib/log.h"
 #include "kernel/lib/string.h"
+#include "iommu/iommu.h"
 #include "pci/group.h"
 #include "msi/msi.h"
 #include "pci/pci.h"
@@ -85,6 +86,10 @@ static int take(struct guest *g, struct pci_dev *d, char *why, size_t n)
 		       E_BUSY;
 	if (g->ndevs == COURIER_MAX_DEVS)
 		return fmt_snprintf(why, n, "more than %d devices", COURIER_MAX_DEVS), E_RANGE;
+	/* Without DMA remapping at all, guest_dma_attach refuses every device later. */
+	if (iommu_enabled() && !iommu_unit_for(d))
+		return fmt_snprintf(why, n, "dev=%s: its DMA cannot be confined: %s", bdf,
+				    iommu_no_unit_reason(d)), E_NOENT;
 
 	unsigned k = g->ndevs;
 	struct courier_dev_info *di = &g->start->devs[k];

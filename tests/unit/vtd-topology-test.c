@@ -266,12 +266,15 @@ static void real_tables(void **state)
 		"framework-laptop-13-dmar", "hp-compaq-dc7800-sff-dmar",
 		"hp-proliant-dl360-g7-dmar", "supermicro-x10dai-dmar",
 	};
+	/* The DMAR flags each .expect's second line gives. */
+	static const uint8_t flags[] = { 0x5, 0x3, 0x3, 0x5, 0x0, 0x2, 0x1 };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t size;
 		uint8_t *buf = dmar_load(names[i], &size);
 		int n = iommu_topology_build(buf, size, &topo);
 		assert_true(n > 0);
+		assert_int_equal(topo.flags, flags[i]);
 		bool all = false;
 		for (int u = 0; u < n; u++)
 			all |= topo.unit[u].drhd.include_all && topo.unit[u].drhd.segment == 0;
