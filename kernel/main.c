@@ -28,6 +28,7 @@
 #include "kernel/cpu/time.h"
 #include "kernel/cpu/trap.h"
 #include "kernel/mm/vm.h"
+#include "iommu/dmar.h"
 #include "iommu/iommu.h"
 #include "iommu/ir_ioapic.h"
 #include "iommu/ir_table.h"
@@ -48,6 +49,7 @@ static uint64_t mb_pa, mb_len;
 static struct acpi_tables acpi;
 static struct acpi_madt madt;
 static struct acpi_mcfg mcfg;
+static const struct acpi_table *dmar;   /* looked up once: a second DMAR is reported once */
 
 static struct mem_range usable[MB2_MAX_MMAP];
 static size_t n_usable;
@@ -131,6 +133,32 @@ static void __boot acpi_setup(void)
 	t = acpi_find_one(&acpi, "MCFG");
 	if (t && acpi_parse_mcfg(phys_to_virt(t->pa), t->len, &mcfg) < 0)
 		log_err("acpi: MCFG unusable; PCI falls back to port I/O");
+	dmar = acpi_find_one(&acpi, "DMAR");
+}
+
+/*
+ * The local APIC mode asked for: apic=, unless it is auto and the DMAR opts out of x2APIC.
+ * VT-d 8.1: firmware sets X2APIC_OPT_OUT (meaningful only with INTR_REMAP) to ask system
+ * software not to enable x2APIC mode; apic=x2apic overrides it, as Linux's
+ * intremap=no_x2apic_optout does.
+ */
+static enum apic_pref __boot apic_preference(bool *opted_out)
+{
+	const uint8_t both = DMAR_F_INTR_REMAP | DMAR_F_X2APIC_OPT_OUT;
+	enum apic_pref pref = (enum apic_pref)options.apic;
+	struct dmar_table d;
+	struct dmar_error e;
+
+	*opted_out = dmar && dmar_parse_header(&d, phys_to_virt(dmar->pa), dmar->len, &e) == 0 &&
+		     (d.flags & both) == both;
+	if (!*opted_out || pref == APIC_PREF_XAPIC)
+		return pref;
+	if (pref == APIC_PREF_X2APIC) {
+		log_warn("apic: the DMAR asks the OS not to enable x2APIC (X2APIC_OPT_OUT); "
+			 "apic=x2apic overrides it");
+		return pref;
+	}
+	return APIC_PREF_XAPIC;
 }
 
 /* PCI from the MCFG's ECAM regions; none (or no MCFG) means port I/O on segment 0. */
@@ -151,9 +179,7 @@ static void __boot pci_setup(void)
  * goes to a chosen CPU). */
 static void __boot iommu_setup(void)
 {
-	const struct acpi_table *t = acpi_find_one(&acpi, "DMAR");
-
-	iommu_init(t ? phys_to_virt(t->pa) : NULL, t ? t->len : 0,
+	iommu_init(dmar ? phys_to_virt(dmar->pa) : NULL, dmar ? dmar->len : 0,
 		   (unsigned)options.iommu_fault_cpu, options.iommu_qi);
 }
 
@@ -203,8 +229,13 @@ static void __noreturn kmain_on_stack(void)
 	report("mem usable=%llu", (unsigned long long)mm_usable_bytes());
 
 	acpi_setup();
-	if (apic_global_init((enum apic_pref)options.apic))
+	bool x2apic_opt_out;
+	if (apic_global_init(apic_preference(&x2apic_opt_out)))
 		panic("no usable local APIC");
+	if (x2apic_opt_out && options.apic == APIC_PREF_AUTO)
+		log_info("apic: the DMAR asks the OS not to enable x2APIC (X2APIC_OPT_OUT): %s",
+			 apic_mode() == APIC_MODE_XAPIC ? "staying in xAPIC mode" :
+			 "but firmware handed over in x2APIC mode, which only a reset leaves");
 	apic_cpu_init();
 	bsp->apic_id = apic_id();
 	if (time_calibrate())
