@@ -366,17 +366,20 @@ class Boot:
     efi         boot through OVMF instead of SeaBIOS
     machine     None for q35 with the intel-iommu (scripts/run.py), or another QEMU machine
                 type such as 'pc' (i440fx), which then has no IOMMU: only q35 takes one
+    iommu       another -device string for the intel-iommu (e.g. 'intel-iommu,intremap=off',
+                whose DMAR then has INTR_REMAP clear); None keeps scripts/run.py's
     timeout     seconds before QEMU is killed (default: see default_timeout)
     """
 
     def __init__(self, cmdline="exit=idle", *, smp=1, mem=256, accel=None, modules=(),
                  devices=(), qemu_args=(), trace=(), qmp=(), on_record=None, efi=False,
-                 machine=None, timeout=None, elf=None, name=None):
+                 machine=None, iommu=None, timeout=None, elf=None, name=None):
         words = cmdline.split()
         if not any(w.startswith("exit=") for w in words):
             words.append("exit=idle")
         self.cmdline = " ".join(words)
         self.smp, self.mem, self.efi, self.machine = smp, mem, efi, machine
+        self.iommu = iommu
         self.modules = [tuple(m) for m in modules]
         self.devices, self.qemu_args, self.trace = list(devices), list(qemu_args), list(trace)
         self.qmp_commands = [] if qmp is True or not qmp else list(qmp)
@@ -435,6 +438,8 @@ class Boot:
         argv = runner.qemu_argv(iso, smp=self.smp, mem=self.mem, accel=self.accel,
                                 efi_vars=efi_vars, serial="stdio", devices=self.devices,
                                 extra=extra + self.qemu_args)
+        if self.iommu:
+            argv = [self.iommu if a.startswith("intel-iommu") else a for a in argv]
         return _on_machine(argv, self.machine) if self.machine else argv
 
     def _run(self, work, sockdir, log):
