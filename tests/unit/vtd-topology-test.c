@@ -257,6 +257,52 @@ static void no_drhd(void **state)
 	assert_int_equal(fake_log_errors, 0);
 }
 
+/*
+ * Two segments enumerated from two ECAM regions, each with a root port 00:03.0 but different
+ * bus numbers below it (01 on segment 0, 05 on segment 1). Segment 1's DRHD names
+ * 00:03.0/00.0 by a two-hop path, which must go through segment 1's bridge to 0001:05:00.0;
+ * segment 0's functions stay with segment 0's INCLUDE_PCI_ALL unit and the other way round.
+ */
+static void segments_kept_apart(void **state)
+{
+	const struct pci_ecam r[] = {
+		{ .base = 0xb0000000, .segment = 0, .bus_start = 0, .bus_end = 0xff },
+		{ .base = 0xc0000000, .segment = 1, .bus_start = 0, .bus_end = 0xff },
+	};
+	struct fake_pci_fn *f;
+	uint32_t s;
+
+	fake_pci_reset();
+	pci_table_reset();
+	for (uint16_t seg = 0; seg < 2; seg++) {
+		uint8_t sec = seg ? 5 : 1;
+		fake_pci_add(pci_bdf(seg, 0, 0, 0), 0x8086, 0x29c0, 0x060000, 0);
+		f = fake_pci_add(pci_bdf(seg, 0, 3, 0), 0x1b36, 0x000c, 0x060400, 1);
+		fake_pci_bridge(f, 0, sec, sec);
+		fake_pci_add(pci_bdf(seg, sec, 0, 0), 0x1234, 0x11e8, 0x00ff00, 0);
+	}
+	assert_int_equal(pci_init(r, 2), 6);
+
+	start_table(&table, 38);
+	s = drhd(&table, 0, 1, 0xfed90000);
+	scope(&table, DMAR_SCOPE_ENDPOINT, 0, 0, 2, 3, 0, 0, 0);
+	end(&table, s);
+	s = drhd(&table, DMAR_DRHD_F_INCLUDE_PCI_ALL, 1, 0xfed91000);
+	end(&table, s);
+	s = drhd(&table, DMAR_DRHD_F_INCLUDE_PCI_ALL, 0, 0xfed92000);
+	end(&table, s);
+	seal(&table);
+	assert_int_equal(iommu_topology_build(table.b, table.len, &topo), 3);
+	assert_int_equal(topo.unit[0].n, 1);
+	assert_true(pci_bdf_eq(topo.unit[0].ent[0].bdf, pci_bdf(1, 5, 0, 0)));
+	assert_int_equal(iommu_topology_unit_for(&topo, pci_bdf(1, 5, 0, 0)), 0);
+	assert_int_equal(iommu_topology_unit_for(&topo, pci_bdf(1, 0, 3, 0)), 1);
+	assert_int_equal(iommu_topology_unit_for(&topo, pci_bdf(0, 1, 0, 0)), 2);
+	assert_int_equal(iommu_topology_unit_for(&topo, pci_bdf(0, 5, 0, 0)), 2);
+	assert_int_equal(iommu_topology_unit_for(&topo, pci_bdf(2, 0, 0, 0)), E_NOENT);
+	assert_int_equal(fake_log_errors, 0);
+}
+
 /* Real firmware tables over the fake machine: every unit found, nothing counted as an error,
  * and every function on segment 0 has a unit when a DRHD includes all of it. */
 static void real_tables(void **state)
@@ -299,6 +345,7 @@ int main(void)
 		cmocka_unit_test_setup(scope_path_hops, setup),
 		cmocka_unit_test_setup(malformed_table, setup),
 		cmocka_unit_test_setup(no_drhd, setup),
+		cmocka_unit_test_setup(segments_kept_apart, setup),
 		cmocka_unit_test_setup(real_tables, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
