@@ -62,11 +62,36 @@ static void add_scope(struct iommu_drhd_info *u, const struct dmar_scope *sc)
 	u->ent[u->n++] = e;
 }
 
+/*
+ * 8.3: a segment has at most one INCLUDE_PCI_ALL DRHD, listed after the segment's other DRHDs.
+ * Assignment does not depend on the order (explicit scopes are looked at first), so a table
+ * that breaks either rule is only reported; with two, the first one listed is used.
+ */
+static void check_include_all_order(const struct iommu_topology *t, const struct dmar_drhd *d)
+{
+	for (unsigned i = 0; i < t->n_units; i++) {
+		const struct dmar_drhd *o = &t->unit[i].drhd;
+		if (o->segment != d->segment || !o->include_all)
+			continue;
+		if (d->include_all)
+			log_warn("dmar: DRHD 0x%llx is a second INCLUDE_PCI_ALL unit for segment %u "
+				 "(0x%llx is one); it gets no function by INCLUDE_PCI_ALL",
+				 (unsigned long long)d->base, d->segment,
+				 (unsigned long long)o->base);
+		else
+			log_warn("dmar: DRHD 0x%llx comes after segment %u's INCLUDE_PCI_ALL DRHD "
+				 "0x%llx, which should be last", (unsigned long long)d->base,
+				 d->segment, (unsigned long long)o->base);
+		return;
+	}
+}
+
 static void add_drhd(struct iommu_topology *t, const struct dmar_struct *s)
 {
 	struct dmar_scope_iter it;
 	struct dmar_scope sc;
 
+	check_include_all_order(t, &s->drhd);
 	if (t->n_units == IOMMU_MAX_UNITS) {
 		log_warn("dmar: more than %u DRHDs; ignoring the one at 0x%llx", IOMMU_MAX_UNITS,
 			 (unsigned long long)s->drhd.base);

@@ -158,6 +158,34 @@ static void without_include_all(void **state)
 	assert_int_equal(iommu_topology_unit_for(&topo, B(0, 2, 0)), E_NOENT);
 }
 
+/* 8.3's rules on INCLUDE_PCI_ALL broken: a unit after it, a second one. Both reported; the
+ * explicit scope still wins and the first INCLUDE_PCI_ALL unit takes the rest. */
+static void include_all_out_of_order(void **state)
+{
+	uint32_t s;
+
+	start_table(&table, 38);
+	s = drhd(&table, DMAR_DRHD_F_INCLUDE_PCI_ALL, 0, 0xfed90000);
+	end(&table, s);
+	s = drhd(&table, 0, 0, 0xfed91000);
+	scope(&table, DMAR_SCOPE_ENDPOINT, 0, 0, 1, 4, 0);
+	end(&table, s);
+	s = drhd(&table, DMAR_DRHD_F_INCLUDE_PCI_ALL, 0, 0xfed92000);
+	end(&table, s);
+	s = drhd(&table, DMAR_DRHD_F_INCLUDE_PCI_ALL, 1, 0xfed93000);
+	end(&table, s);
+	seal(&table);
+	assert_int_equal(iommu_topology_build(table.b, table.len, &topo), 4);
+	assert_true(fake_log_contains("W: dmar: DRHD 0xfed91000 comes after segment 0's "
+				      "INCLUDE_PCI_ALL DRHD 0xfed90000, which should be last"));
+	assert_true(fake_log_contains("W: dmar: DRHD 0xfed92000 is a second INCLUDE_PCI_ALL unit "
+				      "for segment 0 (0xfed90000 is one)"));
+	assert_false(fake_log_contains("0xfed93000"));
+	assert_int_equal(iommu_topology_unit_for(&topo, B(0, 4, 0)), 1);
+	assert_int_equal(iommu_topology_unit_for(&topo, B(0, 2, 0)), 0);
+	assert_int_equal(iommu_topology_unit_for(&topo, pci_bdf(1, 0, 2, 0)), 3);
+}
+
 static void bridge_scope_on_an_endpoint(void **state)
 {
 	uint32_t s;
@@ -339,6 +367,7 @@ int main(void)
 		cmocka_unit_test_setup(resolves_units, setup),
 		cmocka_unit_test_setup(explicit_scope_first, setup),
 		cmocka_unit_test_setup(without_include_all, setup),
+		cmocka_unit_test_setup(include_all_out_of_order, setup),
 		cmocka_unit_test_setup(bridge_scope_on_an_endpoint, setup),
 		cmocka_unit_test_setup(rmrr_devices, setup),
 		cmocka_unit_test_setup(rmrr_to_the_top, setup),
