@@ -82,9 +82,10 @@ static int fail(const char *me, const char *what, int64_t err)
 static int driver_grants(const char *me)
 {
 	struct courier_grant all[COURIER_GRANTS_MAX];
-	int n = dev_grants(all, COURIER_GRANTS_MAX);
+	int n;
 
-	grants_changed = false;
+	grants_changed = false; /* before the list: a change after it must be seen */
+	n = dev_grants(all, COURIER_GRANTS_MAX);
 	if (n < 0)
 		return fail(me, "dev_grants", n), n;
 	nmine = 0;
@@ -177,8 +178,13 @@ int main(int argc, char **argv)
 	if (grant) {
 		if (take_grants(me, port))
 			return 1;
-		/* The driver raises nothing before this "bound" ack (guests/lib/frontends.c). */
-		if (ack && !stopped && (ret = evt_send((uint64_t)drv, ack_port)) < 0)
+		/* The driver raises nothing before this "bound" ack (guests/lib/frontends.c). A
+		 * grant made at boot may come before the driver has offered us its ack port. */
+		while (ack && !stopped && ((ret = evt_send((uint64_t)drv, ack_port)) ==
+					   -COURIER_ENOENT || ret == -COURIER_EPERM) &&
+		       guest_time_ns() < deadline)
+			hc_yield();
+		if (ack && !stopped && ret < 0)
 			return fail(me, "evt_send", ret);
 	}
 
