@@ -213,3 +213,24 @@ def test_grants_forward_baseline():
     taken = {(m.int("cpu"), m["guest"]): m.int("taken") for m in r.records("msgs")
              if m["guest"] in names}
     assert taken == {(0, name): rounds for name in names}, f"forward: @msgs {taken}"
+
+
+def test_grants_abi_rules():
+    """Every rule of grants asked by an owner and a peer in turn (guests/grantcheck): who may
+    grant, bind, unbind, mask and list what, with which error otherwise, and that a revoke
+    tears down the peer's binding and raises its grant port."""
+    mods = [(elf("grantcheck"), f"name=owner cpu=0 dev={NIC_BDF} role=owner peer=peer"),
+            (elf("grantcheck"), "name=peer cpu=1 role=peer owner=owner")]
+    r = boot("exit=idle", smp=2, modules=mods, devices=[NIC_DEV], timeout=60)
+    r.check_done(0)
+    check_healthy(r)
+    for name, n in (("owner", 12), ("peer", 18)):
+        bad = [t for t in texts(r, name) if "result=fail" in t]
+        assert not bad, f"{name}: {bad}"
+        summary = result_line(r, name, "grantcheck", has=("checks",))
+        assert summary["checks"] == str(n) and summary["failed"] == "0", f"{name}: {summary}"
+        check_exited(r, name)
+    states = [g["state"] for g in r.records("grant")]
+    assert states == ["granted", "revoked"], f"@grant states {states}"
+    binds = [b for b in r.records("bind") if b["guest"] == "peer"]
+    assert len(binds) == 2, f"the peer bound message 0 twice: {[b.line() for b in binds]}"
