@@ -16,31 +16,22 @@ static struct spinlock lock;
 
 /*
  * O(1) in the number of routes, under the lock: a route is found from (function, message)
- * through a key map, and a slot is taken from a FIFO of free ones. A freed slot joins the
- * tail, so by the time it reaches the head its vector has long drained (route_settled); one
- * that has not yet is passed over, a few at most.
+ * through a key map, and a slot is taken from a FIFO of freed ones, or else one never used. A
+ * freed slot joins the tail, so by the time it reaches the head its vector has long drained
+ * (route_settled); one that has not yet is passed over, a few at most. Nothing to set up at
+ * boot, and no loop over all slots anywhere.
  */
 #define ROUTE_MAP_CAP   (2 * ROUTE_MAX)
 #define SLOT_TRIES      8
 static uint64_t map_keys[ROUTE_MAP_CAP];
 static uint32_t map_vals[ROUTE_MAP_CAP];
-static struct keymap map;
+static struct keymap map = KEYMAP_ZEROED(map_keys, map_vals, ROUTE_MAP_CAP);
 static uint16_t free_fifo[ROUTE_MAX];
-static unsigned free_head, free_n;
+static unsigned free_head, free_n, fresh;       /* routes[fresh..] were never used */
 
 static uint64_t key(const struct pci_dev *d, unsigned msg)
 {
 	return (uint64_t)(pci_dev_index(d) + 1) << 32 | msg;
-}
-
-static void slots_init(void)
-{
-	if (map.cap)
-		return;
-	keymap_init(&map, map_keys, map_vals, ROUTE_MAP_CAP);
-	for (unsigned i = 0; i < ROUTE_MAX; i++)
-		free_fifo[i] = (uint16_t)i;
-	free_n = ROUTE_MAX;
 }
 
 static void fifo_push(const struct route *r)
@@ -114,11 +105,12 @@ static struct vtd_irte_ret entry(const struct route *r, unsigned cpu, unsigned v
 
 static struct route *find_locked(const struct pci_dev *d, unsigned msg)
 {
-	uint32_t i = map.cap ? keymap_get(&map, key(d, msg)) : KEYMAP_NONE;
+	uint32_t i = keymap_get(&map, key(d, msg));
 	return i == KEYMAP_NONE ? 0 : &routes[i];
 }
 
-/* The oldest free slot that has drained; a newer one still draining goes back to the tail. */
+/* The oldest freed slot that has drained (a newer one still draining goes back to the tail),
+ * else one never used. */
 static struct route *slot(void)
 {
 	for (unsigned t = 0; t < SLOT_TRIES && free_n; t++) {
@@ -129,13 +121,12 @@ static struct route *slot(void)
 			return r;
 		fifo_push(r);
 	}
-	return 0;
+	return fresh < ROUTE_MAX ? &routes[fresh++] : 0;
 }
 
 static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_handler_t fn,
 			 void *arg, struct route **out)
 {
-	slots_init();
 	if (find_locked(md->dev, msg))
 		return E_BUSY;
 	struct route *r = slot();

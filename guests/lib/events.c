@@ -181,8 +181,9 @@ bool evt_wait(bool (*done)(void *arg), void *arg, uint64_t timeout_ns)
 		ok = done(arg);
 		if (ok || (timeout_ns && hc_time() >= deadline))
 			break;
-		/* HC_BLOCK returns at once if an unmasked port is pending, masked upcalls or not. */
-		if (timeout_ns || hc_block() < 0)
+		/* HC_BLOCK returns at once if an unmasked port is pending, masked upcalls or not;
+		 * with a deadline, the CPU idles until then instead of this guest spinning. */
+		if (hc_block_until(timeout_ns ? deadline : 0) < 0)
 			hc_yield();
 	}
 	upcalls_enable();

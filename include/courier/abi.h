@@ -19,7 +19,8 @@
 enum courier_hypercall {
 	HC_CONSOLE_WRITE = 0,   /* (const char *buf, uint64_t len) -> bytes written */
 	HC_YIELD = 1,           /* () -> 0: give the CPU to the next runnable guest */
-	HC_BLOCK = 2,           /* () -> 0: sleep until an unmasked event is pending */
+	HC_BLOCK = 2,           /* (deadline or 0) -> 0: sleep until an unmasked event is pending,
+	                         * or until HC_TIME reaches deadline (to a tick) */
 	HC_EXIT = 3,            /* (int64_t code): never returns */
 	HC_TIME = 4,            /* () -> nanoseconds since the hypervisor booted */
 	HC_UPCALL_SET = 5,      /* (void (*entry)(void), uint64_t stack_top) -> 0 */

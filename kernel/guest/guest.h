@@ -73,6 +73,7 @@ struct guest {
 	bool on_cpu;            /* some CPU's current guest (running_on) */
 	unsigned running_on;
 	volatile bool need_resched;
+	uint64_t wake_at_ns;    /* blocked until then at the latest (HC_BLOCK); 0: no deadline */
 
 	struct pci_dev *devs[COURIER_MAX_DEVS];     /* functions it owns */
 	unsigned ndevs;
@@ -86,6 +87,7 @@ struct guest {
 	struct binding *bound;          /* those bindings (kernel/guest/guest_msg.c) */
 	struct binding *dev_bound;      /* bindings of the messages of the devices it owns */
 	struct msg_slot *granted;       /* device messages granted to it (HC_DEV_MSG_GRANT) */
+	struct msg_slot *msg_slots;     /* its devices' messages that are granted or bound */
 	int grant_port;                 /* raised when a grant to it comes or goes; -1: none */
 	uint64_t msgs_dropped;          /* device messages for its ports that came after an unbind */
 	unsigned irtes_held[GUEST_IR_UNITS];    /* IRTEs its devices' messages hold, per unit */

@@ -83,6 +83,7 @@ struct msg_slot {
 	struct guest *grantee;  /* 0: not granted */
 	struct binding *b;      /* 0: not bound */
 	struct msg_slot *next_grant, **pprev_grant;     /* the grantee's list (granted) */
+	struct msg_slot *next_owned, **pprev_owned;     /* the owner's list (msg_slots) */
 };
 
 /*
@@ -96,31 +97,20 @@ static struct binding bindings[BINDINGS_MAX];
 static struct spinlock lock = SPINLOCK_INIT;
 
 /* Free bindings, oldest first: one is reused only once its route's vectors have drained (a
- * late message still finds its (target, port) there), and FIFO order makes that the rule. */
+ * late message still finds its (target, port) there), and FIFO order makes that the rule;
+ * bindings[bfresh..] were never used. Slots (below) are free at once: a stack. Nothing to set
+ * up at boot. */
 static uint16_t bfree[BINDINGS_MAX];
-static unsigned bfree_head, bfree_n;
+static unsigned bfree_head, bfree_n, bfresh;
 
 #define SLOTS_MAX       BINDINGS_MAX
 #define SLOT_MAP_CAP    (2 * SLOTS_MAX)
 static struct msg_slot slots[SLOTS_MAX];
 static uint16_t sfree[SLOTS_MAX];
-static unsigned sfree_n;
+static unsigned sfree_n, sfresh;
 static uint64_t slot_keys[SLOT_MAP_CAP];
 static uint32_t slot_vals[SLOT_MAP_CAP];
-static struct keymap slot_map;
-
-static void tables_init(void)
-{
-	if (slot_map.cap)
-		return;
-	keymap_init(&slot_map, slot_keys, slot_vals, SLOT_MAP_CAP);
-	for (unsigned i = 0; i < BINDINGS_MAX; i++)
-		bfree[i] = (uint16_t)i;
-	bfree_n = BINDINGS_MAX;
-	for (unsigned i = 0; i < SLOTS_MAX; i++)
-		sfree[i] = (uint16_t)(SLOTS_MAX - 1 - i);
-	sfree_n = SLOTS_MAX;
-}
+static struct keymap slot_map = KEYMAP_ZEROED(slot_keys, slot_vals, SLOT_MAP_CAP);
 
 static void binding_push(const struct binding *b)
 {
@@ -137,7 +127,7 @@ static struct binding *binding_take(void)
 			return b;
 		binding_push(b);
 	}
-	return 0;
+	return bfresh < BINDINGS_MAX ? &bindings[bfresh++] : 0;
 }
 
 static uint64_t slot_key(const struct pci_dev *d, unsigned msg)
@@ -154,14 +144,19 @@ static struct msg_slot *slot_find(const struct pci_dev *d, unsigned msg)
 static struct msg_slot *slot_get(struct pci_dev *d, unsigned msg, struct guest *owner)
 {
 	struct msg_slot *s = slot_find(d, msg);
-	if (s || !sfree_n)
+	if (s || (!sfree_n && sfresh == SLOTS_MAX))
 		return s;
-	s = &slots[sfree[--sfree_n]];
+	s = sfree_n ? &slots[sfree[--sfree_n]] : &slots[sfresh++];
 	*s = (struct msg_slot){ .d = d, .msg = msg, .owner = owner };
 	if (!keymap_put(&slot_map, slot_key(d, msg), (uint32_t)(s - slots))) {
 		sfree[sfree_n++] = (uint16_t)(s - slots);
 		return 0;
 	}
+	s->next_owned = owner->msg_slots;
+	if (s->next_owned)
+		s->next_owned->pprev_owned = &s->next_owned;
+	s->pprev_owned = &owner->msg_slots;
+	owner->msg_slots = s;
 	return s;
 }
 
@@ -170,6 +165,9 @@ static void slot_put(struct msg_slot *s)
 {
 	if (s->grantee || s->b)
 		return;
+	*s->pprev_owned = s->next_owned;
+	if (s->next_owned)
+		s->next_owned->pprev_owned = s->pprev_owned;
 	keymap_remove(&slot_map, slot_key(s->d, s->msg));
 	sfree[sfree_n++] = (uint16_t)(s - slots);
 }
@@ -439,7 +437,6 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 {
 	struct guest *t = guest == COURIER_SELF ? g : guest_by_id(guest);
 
-	tables_init();
 	uint64_t f = spin_lock_irqsave(&lock);
 	struct holder h = holder(g, bdf, msg);
 	struct msi_dev *md = h.d ? msi_dev_of(h.d) : 0;
@@ -506,7 +503,6 @@ static void unbind(struct msg_slot *s)
 
 int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg)
 {
-	tables_init();
 	uint64_t f = spin_lock_irqsave(&lock);
 	struct holder h = holder(g, bdf, msg);
 	int err = h.err ? h.err : !h.s || !h.s->b ? E_NOENT : 0;
@@ -520,7 +516,6 @@ int guest_msg_unbind(struct guest *g, uint64_t bdf, uint64_t msg)
 
 int guest_msg_mask(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t masked)
 {
-	tables_init();
 	if (masked > 1)
 		return E_INVAL;
 	uint64_t f = spin_lock_irqsave(&lock);
@@ -577,7 +572,6 @@ int guest_msg_grant(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest)
 	struct pci_dev *d = owned(g, bdf);
 	struct guest *t = guest_by_id(guest);
 
-	tables_init();
 	if (!d || !t || ended(t))
 		return E_NOENT;
 	if (t == g)
@@ -610,7 +604,6 @@ int guest_msg_revoke(struct guest *g, uint64_t bdf, uint64_t msg)
 {
 	struct pci_dev *d = owned(g, bdf);
 
-	tables_init();
 	if (!d)
 		return E_NOENT;
 	uint64_t f = spin_lock_irqsave(&lock);
@@ -663,20 +656,17 @@ int guest_msg_grants(struct guest *g, uint64_t va, uint64_t max)
  * of them goes, then their messages are turned off. */
 void guest_msgs_release(struct guest *g)
 {
-	tables_init();
 	uint64_t f = spin_lock_irqsave(&lock);
 	while (g->bound) {
 		struct msg_slot *s = slot_find(g->bound->route->md->dev, g->bound->route->msg);
 		unbind(s);
 		slot_put(s);    /* unless it stays granted to g (a restart may bind it again) */
 	}
-	for (unsigned i = 0; i < SLOTS_MAX; i++) {
-		struct msg_slot *s = &slots[i];
-		if (s->owner != g || keymap_get(&slot_map, slot_key(s->d, s->msg)) != i)
-			continue;
+	while (g->msg_slots) {
+		struct msg_slot *s = g->msg_slots;
 		if (s->grantee)
 			revoke(s, "owner_ended");
-		else if (s->b)
+		else
 			unbind(s), slot_put(s);
 	}
 	spin_unlock_irqrestore(&lock, f);

@@ -120,7 +120,7 @@ static int64_t dispatch(struct guest *g, struct trap_frame *f)
 		g->need_resched = true;
 		return 0;
 	case HC_BLOCK:
-		sched_block(g);
+		sched_block(g, a0);
 		return 0;
 	case HC_EXIT: {
 		char why[32];

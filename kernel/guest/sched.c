@@ -139,6 +139,21 @@ void sched_start(struct guest *g)
 }
 
 /*
+ * Blocked with a deadline (HC_BLOCK's argument): each CPU's tick wakes its own guests whose
+ * deadline has passed, looking only while some guest sleeps so. A guest waiting for a time
+ * thus leaves its CPU idle instead of yielding in a loop; the deadline is met to a tick.
+ */
+static volatile unsigned sleepers;
+
+static void no_deadline(struct guest *g)       /* under g->sched_lock */
+{
+	if (g->wake_at_ns) {
+		g->wake_at_ns = 0;
+		__atomic_sub_fetch(&sleepers, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/*
  * A woken guest may still be some CPU's current one, between deciding to block and switching
  * away: then it is only marked runnable, and that CPU requeues it when it switches away
  * (switch_away decides under the same lock). Putting it on a queue here as well would put it
@@ -149,6 +164,7 @@ void sched_wake(struct guest *g)
 	uint64_t f = spin_lock_irqsave(&g->sched_lock);
 	int kick = -1;
 
+	no_deadline(g);
 	if (g->state == GUEST_BLOCKED) {
 		g->state = GUEST_RUNNING;
 		if (!g->on_cpu) {
@@ -168,14 +184,33 @@ void sched_wake(struct guest *g)
  * the pending bits under it. So either the blocker sees the event, or the sender sees the
  * guest blocked and wakes it: no wake-up is lost.
  */
-bool sched_block(struct guest *g)
+bool sched_block(struct guest *g, uint64_t until_ns)
 {
 	uint64_t f = spin_lock_irqsave(&g->sched_lock);
-	bool block = !evt_deliverable(g);
-	if (block)
+	bool block = !evt_deliverable(g) && (!until_ns || time_since_boot_ns() < until_ns);
+	if (block) {
 		g->state = GUEST_BLOCKED;
+		no_deadline(g);
+		if (until_ns) {
+			g->wake_at_ns = until_ns;
+			__atomic_add_fetch(&sleepers, 1, __ATOMIC_RELEASE);
+		}
+	}
 	spin_unlock_irqrestore(&g->sched_lock, f);
 	return block;
+}
+
+static void wake_sleepers(unsigned cpu)
+{
+	if (!__atomic_load_n(&sleepers, __ATOMIC_ACQUIRE))
+		return;
+	uint64_t now = time_since_boot_ns();
+	for (unsigned i = 0; i < guest_count; i++) {
+		struct guest *g = &guests[i];
+		uint64_t at = __atomic_load_n(&g->wake_at_ns, __ATOMIC_ACQUIRE);
+		if (at && g->cpu == cpu && now >= at)
+			sched_wake(g);
+	}
 }
 
 int sched_move(struct guest *g, unsigned cpu, struct guest *by)
@@ -264,6 +299,7 @@ void sched_tick(void)
 		policy.end_run();
 	if (g && time_since_boot_us() - g->last_start_us >= TIMESLICE_US && rqs[c->index].head)
 		g->need_resched = true;
+	wake_sleepers(c->index);
 	if (c->index == 0) {
 		guest_msgs_tick();
 		guest_console_drain(true);

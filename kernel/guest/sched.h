@@ -23,7 +23,9 @@ void sched_start(struct guest *g);
  */
 void sched_wake(struct guest *g);
 /* The current guest sleeps until an unmasked event is pending (returns false if one is). */
-bool sched_block(struct guest *g);
+/* HC_BLOCK: blocked until an unmasked event is pending or, with until_ns, that time since boot
+ * has come (woken by the tick). False when it need not block at all. */
+bool sched_block(struct guest *g, uint64_t until_ns);
 /* Move a guest to another CPU, reported as @guest reason=moved; its pending events go with
  * it. E_NOENT once it has ended. by: the guest that asked (its rate of records is limited,
  * guest_may_report), NULL for the hypervisor's own moves. */

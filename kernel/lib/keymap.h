@@ -20,6 +20,9 @@ struct keymap {
 	unsigned n;
 };
 
+/* A map over zeroed storage (static arrays), ready without keymap_init's clearing loop. */
+#define KEYMAP_ZEROED(k, v, c)  { .keys = (k), .vals = (v), .cap = (c) }
+
 /* keys and vals hold cap entries each; the map starts empty. */
 void keymap_init(struct keymap *m, uint64_t *keys, uint32_t *vals, unsigned cap);
 uint32_t keymap_get(const struct keymap *m, uint64_t key);

@@ -1,8 +1,9 @@
 """Every scenario file in scenarios/ (what `make run SCENARIO=name` boots) boots here too, read
 by the same code (scripts/run.py load_scenario), and ends with `@done status=0`.
 
-The seed scenario (`make run`) is checked in full: the xHCI driver and its 16 frontends all
-pass, every frontend's message was taken 'rounds' times in all and only for it (@msgs), the
+The seed scenario (`make run`) is checked in full: the xHCI driver and its 16 frontends and the
+e1000e driver and its 5 all pass, each frontend was granted its message (@grant), every
+frontend's message was taken 'rounds' times in all and only for it (@msgs), the
 hypervisor moved the guests during the run (@guest ... reason=moved) and the messages followed:
 no message was taken on the driver's CPU for a frontend that was not there, which the
 per-CPU counts cannot show alone, so QEMU's trace is compared with the route records.
@@ -36,21 +37,31 @@ def plain(name):
     return fn
 
 
+# (guest name, line prefix, frontend name prefix) of each driver in the seed scenario
+SEED_DRIVERS = (("xhci", "xhci", "f"), ("nic", "e1000e", "n"))
+
+
 def seed():
     r = boot_file("seed", trace=["vtd_ir_remap_msi"])
     check_healthy(r)
     r.check_done(0)
-    summary = result_line(r, "xhci", "xhci", has=("frontends",), result="pass")
-    n, rounds = int(summary["frontends"]), int(summary["rounds"])
-    names = [f"f{k}" for k in range(n)]
-    for name in names:
-        line = [kv(t) for t in texts(r, name) if t.startswith("frontend ")][-1]
-        assert line["result"] == "pass" and line["events"] == str(rounds), f"{name}: {line}"
+    want = {}
+    for driver, prefix, fe in SEED_DRIVERS:
+        summary = result_line(r, driver, prefix, has=("frontends",), result="pass")
+        n, rounds = int(summary["frontends"]), int(summary["rounds"])
+        for name in (f"{fe}{k}" for k in range(n)):
+            line = [kv(t) for t in texts(r, name) if t.startswith("frontend ")][-1]
+            assert line["result"] == "pass" and line["events"] == str(rounds), \
+                f"{name}: {line}"
+            want[name] = rounds
     taken = {}
     for m in r.records("msgs"):
         taken[m["guest"]] = taken.get(m["guest"], 0) + m.int("taken")
-    assert taken == {name: rounds for name in names}, f"messages taken per guest {taken}"
-    moved = [g for g in r.records("guest") if g.get("reason") == "moved" and g["name"] in names]
+    assert taken == want, f"messages taken per guest {taken}, expected {want}"
+    granted = {(g["guest"], g["state"]) for g in r.records("grant")}
+    assert {(name, "granted") for name in want} <= granted, \
+        f"not every frontend was granted its message: {sorted(granted)}"
+    moved = [g for g in r.records("guest") if g.get("reason") == "moved" and g["name"] in want]
     assert moved, "the seed scenario's move_ms= moved no frontend during the run"
     # Every remapped message (remappable format: an IRTE index) went to an (APIC, vector) that
     # a @route record named for its IRTE.
@@ -58,14 +69,14 @@ def seed():
     stray = [(i, a, v) for i, a, v in remap_events(r)
              if i is not None and (a, v) not in set(named.get(i, []))]
     assert not stray, f"messages remapped where no route pointed: {stray[:5]}"
-    check_pictures(r, n)
+    check_pictures(r, len(want))
 
 
 def check_pictures(r, n):
     last = {}
     for rec in r.records("route"):
         if rec["cpu"] != "-":
-            last[rec.int("msg")] = rec["cpu"]
+            last[(rec["dev"], rec.int("msg"))] = rec["cpu"]
     with tempfile.TemporaryDirectory(dir=os.path.join(BUILD, "tmp")) as out:
         log = os.path.join(out, "console.log")
         with open(log, "w") as f:
@@ -77,10 +88,13 @@ def check_pictures(r, n):
             with open(os.path.join(out, png), "rb") as f:
                 assert f.read(8) == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG"
         dot = open(os.path.join(out, "routes.dot")).read()
-        for k in range(n):
-            assert f'msg {k}" -> "IRTE' in dot, f"message {k} is not in the routes picture"
-            assert f'-> "CPU {last[k]}\\n' in dot, f"message {k}'s CPU {last[k]} is not drawn"
-        series = open(os.path.join(out, "timeline.dat")).read().count("# f")
+        assert len(last) == n, f"{len(last)} messages routed, {n} frontends"
+        for (dev, k), cpu in last.items():
+            assert f'"{dev} msg {k}" -> "IRTE' in dot, \
+                f"message {k} of {dev} is not in the routes picture"
+            assert f'"{dev} msg {k}" -> "IRTE' in dot and f'-> "CPU {cpu}\\n' in dot, \
+                f"message {k} of {dev}: its CPU {cpu} is not drawn"
+        series = open(os.path.join(out, "timeline.dat")).read().count("# ")
         assert series == n, f"{series} frontends in the timeline, {n} printed a live view"
 
 

@@ -48,8 +48,9 @@ unsigned evt_dispatch(void);
 unsigned evt_block(void);
 /*
  * Dispatch events until done(arg) is true, checked with upcalls masked so no wake-up is lost
- * between the check and the block. timeout_ns 0 waits forever (HC_BLOCK); otherwise the
- * guest yields until the deadline. True when done, false on timeout.
+ * between the check and the block. timeout_ns 0 waits forever (HC_BLOCK); otherwise it blocks
+ * with the deadline (HC_BLOCK's argument, met to a hypervisor tick). True when done, false on
+ * timeout.
  */
 bool evt_wait(bool (*done)(void *arg), void *arg, uint64_t timeout_ns);
 

@@ -63,7 +63,13 @@ static inline int64_t hc_yield(void)
 
 static inline int64_t hc_block(void)
 {
-	return hypercall0(HC_BLOCK);
+	return hypercall1(HC_BLOCK, 0);
+}
+
+/* Blocked until an event or until HC_TIME reaches deadline_ns (met to a hypervisor tick). */
+static inline int64_t hc_block_until(uint64_t deadline_ns)
+{
+	return hypercall1(HC_BLOCK, deadline_ns);
 }
 
 static inline __attribute__((noreturn)) void hc_exit(int64_t code)
