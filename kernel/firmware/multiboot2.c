@@ -54,6 +54,17 @@ struct mb2_tag_efi64 {
 } __packed;
 _Static_assert(sizeof(struct mb2_tag_efi64) == 16, "mb2 efi64 tag");
 
+struct mb2_tag_framebuffer {
+	struct mb2_tag tag;
+	uint64_t addr;
+	uint32_t pitch, width, height;
+	uint8_t bpp, type;
+	uint16_t reserved;
+	uint8_t color_info[];   /* type 1: red position, red size, green ..., blue ... */
+} __packed;
+_Static_assert(sizeof(struct mb2_tag_framebuffer) == 32, "mb2 framebuffer tag");
+#define MB2_FB_RGB_INFO 6
+
 struct mb2_tag_load_base {
 	struct mb2_tag tag;
 	uint32_t load_base_addr;
@@ -87,6 +98,8 @@ static size_t __boot tag_min_size(uint32_t type)
 		return sizeof(struct mb2_tag) + MB2_RSDP_V1_LEN;
 	case MB2_TAG_LOAD_BASE:
 		return sizeof(struct mb2_tag_load_base);
+	case MB2_TAG_FRAMEBUFFER:
+		return sizeof(struct mb2_tag_framebuffer);
 	}
 	return sizeof(struct mb2_tag);
 }
@@ -192,6 +205,26 @@ static void __boot parse_acpi(const struct mb2_tag *t, struct mb2_info *out)
 	out->rsdp_tag = t->type;
 }
 
+static int __boot parse_framebuffer(const struct mb2_tag *t, size_t off, struct mb2_info *out)
+{
+	const struct mb2_tag_framebuffer *f = (const void *)t;
+	const uint8_t *c = f->color_info;
+
+	if (f->type == MB2_FB_RGB && t->size < sizeof(*f) + MB2_FB_RGB_INFO)
+		return bad_tag(t, off, "RGB framebuffer without its colour fields");
+	out->have_fb = true;
+	out->fb = (struct mb2_framebuffer){
+		.addr = f->addr, .pitch = f->pitch, .width = f->width, .height = f->height,
+		.bpp = f->bpp, .type = f->type,
+	};
+	if (f->type == MB2_FB_RGB) {
+		out->fb.red_pos = c[0], out->fb.red_size = c[1];
+		out->fb.green_pos = c[2], out->fb.green_size = c[3];
+		out->fb.blue_pos = c[4], out->fb.blue_size = c[5];
+	}
+	return 0;
+}
+
 static int __boot parse_tag(const struct mb2_tag *t, size_t off, struct mb2_info *out)
 {
 	if (t->size < tag_min_size(t->type))
@@ -224,12 +257,14 @@ static int __boot parse_tag(const struct mb2_tag *t, size_t off, struct mb2_info
 	case MB2_TAG_EFI_BS:
 		out->efi_boot_services = true;
 		return 0;
+	case MB2_TAG_FRAMEBUFFER:
+		return parse_framebuffer(t, off, out);
 	case MB2_TAG_LOAD_BASE:
 		out->have_load_base = true;
 		out->load_base = ((const struct mb2_tag_load_base *)t)->load_base_addr;
 		return 0;
 	}
-	return 0;   /* framebuffer, ELF sections, SMBIOS, ... and unknown types: skipped */
+	return 0;   /* ELF sections, SMBIOS, ... and unknown types: skipped */
 }
 
 static void __boot info_init(struct mb2_info *out)

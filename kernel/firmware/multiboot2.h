@@ -36,6 +36,16 @@ struct mb2_module {
 	const char *cmdline;    /* points into the info; "" when empty */
 };
 
+/* The framebuffer tag (spec 3.6.12) as the loader gave it; fbcon_check() says if it is usable. */
+enum { MB2_FB_INDEXED = 0, MB2_FB_RGB = 1, MB2_FB_EGA_TEXT = 2 };
+struct mb2_framebuffer {
+	uint64_t addr;                  /* physical */
+	uint32_t pitch, width, height;  /* bytes a line; pixels (characters for EGA text) */
+	uint8_t bpp, type;
+	/* type MB2_FB_RGB only: each colour's lowest bit and width in a pixel */
+	uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+
 struct mb2_info {
 	uint32_t total_size;            /* bytes of the info, from its header */
 	const char *cmdline;            /* "" when there is no command line tag */
@@ -60,6 +70,9 @@ struct mb2_info {
 	bool efi64;                     /* EFI 64-bit system table pointer tag present */
 	uint64_t efi64_system_table;
 	bool efi_boot_services;         /* "EFI boot services not terminated" tag present */
+
+	bool have_fb;                   /* a framebuffer tag was there (checked by its user) */
+	struct mb2_framebuffer fb;
 
 	bool have_load_base;            /* image load base physical address tag present */
 	uint32_t load_base;

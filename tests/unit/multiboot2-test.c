@@ -105,7 +105,7 @@ static void full(void **state)
 	uint32_t mi[2] = { 639, 523264 };
 	uint64_t efi = 0x7fe1e018;
 	uint32_t lb = 0x200000;
-	uint8_t fb[23] = { 1, 2, 3 };
+	uint8_t fb[24] = { 1, 2, 3 };   /* an indexed-colour framebuffer */
 	const uint64_t base[] = { 0, 0x9fc00, 0x100000 };
 	const uint64_t len[] = { 0x9fc00, 0x400, 0x1fee0000 };
 	const uint32_t type[] = { 1, 2, 1 };
@@ -466,6 +466,68 @@ static void avail_cuts_everything(void **state)
 	}
 }
 
+/* The framebuffer tag's payload (after type and size): address, pitch, width, height, bpp,
+ * type, a reserved u16, then the colour fields of an RGB one. */
+static size_t fb_tag(struct blob *bl, uint8_t type, size_t colour_bytes)
+{
+	uint8_t p[32] = { 0 };
+	uint64_t addr = 0xfd000000;
+	uint32_t pitch = 5120, width = 1280, height = 800;
+	const uint8_t colours[6] = { 16, 8, 8, 8, 0, 8 };
+
+	memcpy(p, &addr, 8);
+	memcpy(p + 8, &pitch, 4);
+	memcpy(p + 12, &width, 4);
+	memcpy(p + 16, &height, 4);
+	p[20] = 32;
+	p[21] = type;
+	memcpy(p + 24, colours, colour_bytes);
+	return tag(bl, MB2_TAG_FRAMEBUFFER, p, 24 + colour_bytes);
+}
+
+static void framebuffer_tag(void **state)
+{
+	struct blob bl;
+
+	blob_init(&bl);
+	fb_tag(&bl, 1, 6);
+	finish(&bl);
+	assert_int_equal(parse(&bl), 0);
+	assert_true(info.have_fb);
+	assert_int_equal(info.fb.addr, 0xfd000000);
+	assert_int_equal(info.fb.pitch, 5120);
+	assert_int_equal(info.fb.width, 1280);
+	assert_int_equal(info.fb.height, 800);
+	assert_int_equal(info.fb.bpp, 32);
+	assert_int_equal(info.fb.type, MB2_FB_RGB);
+	assert_int_equal(info.fb.red_pos, 16);
+	assert_int_equal(info.fb.green_pos, 8);
+	assert_int_equal(info.fb.blue_pos, 0);
+	assert_int_equal(info.fb.blue_size, 8);
+
+	/* EGA text has no colour fields: taken as it is (its user turns it down). */
+	blob_init(&bl);
+	fb_tag(&bl, 2, 0);
+	finish(&bl);
+	assert_int_equal(parse(&bl), 0);
+	assert_true(info.have_fb);
+	assert_int_equal(info.fb.type, MB2_FB_EGA_TEXT);
+	assert_int_equal(info.fb.red_size, 0);
+
+	/* An RGB tag cut before its colour fields, or shorter than the fixed part: malformed. */
+	blob_init(&bl);
+	fb_tag(&bl, 1, 3);
+	finish(&bl);
+	assert_int_equal(parse(&bl), E_INVAL);
+	assert_false(info.have_fb);
+	assert_int_equal(fake_log_errors, 1);
+	blob_init(&bl);
+	tag(&bl, MB2_TAG_FRAMEBUFFER, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	finish(&bl);
+	assert_int_equal(parse(&bl), E_INVAL);
+	assert_false(info.have_fb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +546,7 @@ int main(void)
 		cmocka_unit_test(bad_mmap_entry_size),
 		cmocka_unit_test(huge_counts),
 		cmocka_unit_test(avail_cuts_everything),
+		cmocka_unit_test(framebuffer_tag),
 	};
 	return cmocka_run_group_tests_name("multiboot2", tests, NULL, NULL);
 }
