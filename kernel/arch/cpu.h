@@ -21,6 +21,7 @@
 
 /* SDM vol. 4: architectural MSRs. */
 #define MSR_APIC_BASE   0x1b
+#define MSR_PAT         0x277
 #define MSR_EFER        0xc0000080
 #define MSR_STAR        0xc0000081
 #define MSR_LSTAR       0xc0000082

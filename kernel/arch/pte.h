@@ -30,6 +30,9 @@
 
 /* Uncached MMIO mapping: PCD|PWT select PAT entry 3 (UC) with the power-on PAT. */
 #define PTE_MMIO        (PTE_P | PTE_W | PTE_PCD | PTE_PWT | PTE_NX)
+/* Write-combining (framebuffers): PWT alone selects PAT entry 1, which vm_cpu_init() makes WC
+ * (SDM vol. 3 13.12.2); nothing else maps with PWT alone. */
+#define PTE_WC          (PTE_P | PTE_W | PTE_PWT | PTE_NX)
 
 static inline uint64_t pte_make(uint64_t pa, uint64_t flags)
 {

@@ -163,7 +163,7 @@ int vm_map_identity(uint64_t pa, uint64_t size, uint64_t flags)
 static uint64_t mmio_next = MMIO_BASE;
 static uint64_t stack_next = STACK_BASE;
 
-void *mmio_map(uint64_t pa, size_t size)
+static void *map_window(uint64_t pa, size_t size, uint64_t flags)
 {
 	uint64_t base = ALIGN_DOWN(pa, PAGE_SIZE);
 	uint64_t len = ALIGN_UP(pa + size, PAGE_SIZE) - base;
@@ -172,7 +172,7 @@ void *mmio_map(uint64_t pa, size_t size)
 	uint64_t va = ALIGN_UP(mmio_next, LARGE_PAGE_SIZE) + (base & (LARGE_PAGE_SIZE - 1));
 	void *ret = 0;
 
-	if (va + len <= MMIO_BASE + MMIO_SIZE && !pt_map(&kernel_pt, va, base, len, PTE_MMIO, 1)) {
+	if (va + len <= MMIO_BASE + MMIO_SIZE && !pt_map(&kernel_pt, va, base, len, flags, 1)) {
 		mmio_next = va + len;
 		ret = (void *)(va + (pa - base));
 	}
@@ -180,6 +180,20 @@ void *mmio_map(uint64_t pa, size_t size)
 	if (!ret)
 		log_err("mmio: cannot map %#llx+%#zx", (unsigned long long)pa, size);
 	return ret;
+}
+
+void *mmio_map(uint64_t pa, size_t size) { return map_window(pa, size, PTE_MMIO); }
+void *mmio_map_wc(uint64_t pa, size_t size) { return map_window(pa, size, PTE_WC); }
+
+/* The power-on PAT (SDM vol. 3 table 13-12) with entry 1 WT -> WC. Entry 1 is selected by PWT
+ * alone, which only PTE_WC uses, so no mapping changes type under a running CPU. */
+#define PAT_POWER_ON    0x0007040600070406ull
+#define PAT_ENTRY1_MASK (0xffull << 8)
+#define PAT_WC          0x01ull
+
+void vm_cpu_init(void)
+{
+	wrmsr(MSR_PAT, (PAT_POWER_ON & ~PAT_ENTRY1_MASK) | (PAT_WC << 8));
 }
 
 uint64_t vm_alloc_stack(size_t size, uint64_t *bottom)

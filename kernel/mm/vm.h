@@ -35,6 +35,11 @@ uint64_t vm_kernel_root(void);
 
 /* After the frame allocator is up: */
 int vm_map_identity(uint64_t pa, uint64_t size, uint64_t flags) __must_check;
+/* Write-combining mapping of [pa, pa+size) in the MMIO window (a framebuffer: written, never
+ * read); NULL when out of mapping space. Never unmapped. */
+void *mmio_map_wc(uint64_t pa, size_t size);
+/* Every CPU, before it touches a write-combining mapping: PAT entry 1 becomes WC. */
+void vm_cpu_init(void);
 /* A stack of `size` bytes with an unmapped guard page below it; returns its top, 0 on failure. */
 uint64_t vm_alloc_stack(size_t size, uint64_t *bottom);
 
