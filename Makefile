@@ -27,12 +27,26 @@ HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -
 HV_C_DIRS   := kernel pci iommu msi tests/selftest
 HV_C_SRCS   := $(sort $(shell find $(HV_C_DIRS) -name '*.c'))
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm))
-HV_OBJS     := $(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o) $(HV_C_SRCS:%.c=$(BUILD)/hv/%.o)
+HV_OBJS     := $(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o) $(HV_C_SRCS:%.c=$(BUILD)/hv/%.o) \
+	$(BUILD)/hv/gen/font.o
+
+# The framebuffer console's font, made at build time from GRUB's (grub-common, a dependency of
+# the boot ISO): no font is kept in the tree. FONT= picks another PF2 file.
+FONT ?= /usr/share/grub/ascii.pf2
+$(BUILD)/gen/font.c: $(FONT) scripts/pf2font
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  PF2FONT $@")
+	$(Q)$(PYTHON) scripts/pf2font $(FONT) $@
 
 # V=1 shows the commands.
 Q := $(if $(V),,@)
 
 $(BUILD)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@

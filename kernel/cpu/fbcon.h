@@ -1,0 +1,52 @@
+/*
+ * A text console drawn with a bitmap font into a linear RGB framebuffer (the one the multiboot2
+ * framebuffer tag describes). Pure: it writes only the pixels it is given and never reads them
+ * back (the framebuffer is mapped write-combining, where reads are slow), so
+ * tests/unit/fbcon-test.c draws into memory. The text it shows is kept beside the pixels; a write
+ * changes the text (wrapping, scrolling a line when the screen is full) and then redraws only
+ * the cells whose character changed, so several scrolls in one write cost one redraw.
+ */
+#ifndef COURIER_KERNEL_CPU_FBCON_H
+#define COURIER_KERNEL_CPU_FBCON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "kernel/firmware/multiboot2.h"
+
+/* Glyphs of width <= 8 pixels, one byte a row (leftmost pixel in bit 7). */
+struct font {
+	uint8_t width, height;
+	uint8_t first, count;           /* it has the characters first .. first + count - 1 */
+	const uint8_t *glyphs;          /* count * height bytes */
+};
+/* The console's font: $(BUILD)/gen/font.c, made from GRUB's ascii.pf2 by scripts/pf2font. */
+extern const struct font console_font;
+
+/* Larger screens show this many cells from their top left corner. */
+#define FBCON_MAX_COLS  480
+#define FBCON_MAX_ROWS  160
+/* Framebuffers larger than this in any direction, or in bytes, are not believed. */
+#define FBCON_MAX_PIXELS        16384
+#define FBCON_MAX_BYTES         (512ull << 20)
+
+struct fbcon {
+	struct mb2_framebuffer fb;
+	uint8_t *pixels;
+	const struct font *font;
+	unsigned bytes_pp;              /* bytes a pixel */
+	uint32_t fg, bg;                /* pixel values */
+	unsigned cols, rows, col, row;
+	char text[FBCON_MAX_ROWS][FBCON_MAX_COLS];      /* what the screen should show */
+	char shown[FBCON_MAX_ROWS][FBCON_MAX_COLS];     /* what its pixels show */
+};
+
+/* NULL when the framebuffer can carry the console with this font, else why not. */
+const char *fbcon_check(const struct mb2_framebuffer *fb, const struct font *font);
+/* Clears the screen (every pixel of it) and starts at the top left; fb passed fbcon_check. */
+void fbcon_init(struct fbcon *c, const struct mb2_framebuffer *fb, void *pixels,
+		const struct font *font);
+/* Shows s: '\n' starts a line, '\r' goes to its start, '\t' to the next multiple of 8 (or
+ * the line's end); other control and non-ASCII characters show as '?'. */
+void fbcon_write(struct fbcon *c, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,1 @@
+UNIT_SRCS_fbcon := kernel/cpu/fbcon.c
