@@ -9,6 +9,8 @@
 %define MB2_ARCH_I386      0
 %define MB2_BOOT_MAGIC     0x36d76289
 %define MB2_TAG_END        0
+%define MB2_TAG_FB         5
+%define MB2_TAG_OPTIONAL   1
 
 %define KERNEL_VBASE       0xffffffff80000000
 
@@ -37,6 +39,13 @@ mb2_header:
 	dd MB2_ARCH_I386
 	dd mb2_header_end - mb2_header
 	dd -(MB2_HEADER_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+	; framebuffer tag (spec 3.1.10): a linear framebuffer for the console if the loader can
+	; give one; optional, so a text-mode boot still works. No preferred width, height, depth.
+	dw MB2_TAG_FB
+	dw MB2_TAG_OPTIONAL
+	dd 20
+	dd 0, 0, 0
+	align 8, db 0
 	; end tag
 	dw MB2_TAG_END
 	dw 0

@@ -194,10 +194,11 @@ static void __boot ir_setup(void)
 
 static void force_fault(enum fault_kind kind);
 
-/* Every CPU, once on its own stack: its FPU for guests, APIC, hypercall entry, stop and wake
- * vectors, tick. */
+/* Every CPU, once on its own stack: its PAT, its FPU for guests, APIC, hypercall entry, stop
+ * and wake vectors, tick. */
 static void cpu_local_init(void)
 {
+	vm_cpu_init();
 	fpu_cpu_init();
 	apic_cpu_init();
 	hypercall_cpu_init();
@@ -311,6 +312,7 @@ void __noreturn kmain(uint32_t magic, uint32_t info_pa)
 		panic("boot: the boot loader gave no memory map");
 	log_info("boot: loader '%s', command line '%s'", mb.bootloader, mb.cmdline);
 	options_parse(mb.cmdline);
+	console_set_serial((uint16_t)options.console_port, (uint32_t)options.console_baud);
 
 	uint64_t direct_top;
 	collect_memory(&direct_top);
@@ -324,6 +326,8 @@ void __noreturn kmain(uint32_t magic, uint32_t info_pa)
 	iommu_protect_early(v.early_start, v.early_end);
 	if (mm_init(usable, n_usable, reserved, n_reserved) < 0)
 		panic("mm: cannot set up the frame allocator");
+	vm_cpu_init();
+	console_set_fb(&mb);
 
 	uint64_t bottom;
 	bsp->stack_top = vm_alloc_stack(KSTACK_SIZE, &bottom);

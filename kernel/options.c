@@ -3,6 +3,7 @@
 #include "kernel/lib/error.h"
 #include "kernel/lib/log.h"
 #include "kernel/cpu/percpu.h"
+#include "kernel/cpu/serial.h"
 #include "kernel/lib/string.h"
 
 struct options options = {
@@ -13,6 +14,8 @@ struct options options = {
 	.iommu_qi = true,
 	.ir_entries = 256,
 	.storm_rate = 100000,
+	.console_port = SERIAL_COM1,
+	.console_baud = SERIAL_BAUD_DEFAULT,
 };
 
 /* exit=idle | never | <ms> */
@@ -57,6 +60,38 @@ static int parse_selftest(const char *v, void *dst)
 	return 0;
 }
 
+static const char *const com_names[] = { "com1", "com2", "com3", "com4", "none", 0 };
+static const uint16_t com_ports[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8, 0 };
+#define IO_PORT_MAX     0xfff8  /* a UART takes 8 ports */
+
+/* console=com1..com4 | none | <I/O port>, then optionally ,<baud> (a divisor of 115200). */
+static int parse_console(const char *v, void *dst)
+{
+	struct options *o = dst;
+	const char *comma = strchr(v, ',');
+	size_t len = comma ? (size_t)(comma - v) : strlen(v);
+	char port[16];
+	uint64_t n = 0, baud = SERIAL_BAUD_DEFAULT;
+	unsigned i;
+
+	if (!len || len >= sizeof(port))
+		return E_INVAL;
+	memcpy(port, v, len);
+	port[len] = '\0';
+	for (i = 0; com_names[i] && strcmp(port, com_names[i]); i++)
+		;
+	if (com_names[i])
+		n = com_ports[i];
+	else if (cmdline_parse_u64(port, &n) || !n || n > IO_PORT_MAX)
+		return E_INVAL;
+	if (comma && (cmdline_parse_u64(comma + 1, &baud) || !baud ||
+		      SERIAL_BAUD_DEFAULT % baud))
+		return E_INVAL;
+	o->console_port = n;
+	o->console_baud = baud;
+	return 0;
+}
+
 static const char *const fault_names[] = { "none", "de", "ud", "gp", "pf", "stack", 0 };
 static const char *const log_names[] = { "debug", "info", "warn", "err", 0 };
 static const char *const apic_names[] = { "auto", "xapic", "x2apic", 0 };
@@ -77,6 +112,8 @@ static const struct cmdline_opt table[] = {
 	CMDLINE_OPT_U64("ir_entries", options.ir_entries, 2, 65536),
 	CMDLINE_OPT_U64("storm_rate", options.storm_rate, 0, 10000000),
 	CMDLINE_OPT_ENUM("route", options.route, route_names),
+	CMDLINE_OPT_FUNC("console", parse_console, &options,
+			 "com1..com4, none or an I/O port, then optionally ,baud (divides 115200)"),
 };
 
 unsigned options_parse(const char *cmdline)

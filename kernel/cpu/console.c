@@ -1,5 +1,6 @@
 #include "kernel/cpu/console.h"
 #include "kernel/arch/spinlock.h"
+#include "kernel/cpu/console_fb.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/serial.h"
 #include "kernel/cpu/time.h"
@@ -9,6 +10,7 @@
 /* A CPU reporting a fatal exception must get its lines out even if a dead CPU holds the lock. */
 #define PANIC_LOCK_SPINS 10000000
 #define NOTE_MAX         64
+#define EARLY_BYTES      8192
 
 /* The ring: producers append whole lines at head under ring_lock; the one drainer (holding
  * uart_lock) sends from tail. Both count bytes since boot; index = count % size. */
@@ -20,6 +22,18 @@ static struct spinlock uart_lock = SPINLOCK_INIT;
 static volatile bool async, taken_over;
 static volatile unsigned owner_cpu;     /* with taken_over: the CPU that writes from now on */
 static uint64_t dropped, dropped_reported;
+/* What the boot wrote before its sinks were settled (console_set_serial, console_set_fb), so a
+ * port the command line chose and the framebuffer show it too. */
+static char early[EARLY_BYTES];
+static size_t early_len;
+static bool early_done;
+
+/* Every byte goes to both sinks, the UART first. */
+static void sinks_write(const char *s, size_t n)
+{
+	serial_write(s, n);
+	console_fb_write(s, n);
+}
 
 void console_take_over(void)
 {
@@ -63,8 +77,10 @@ static void send(size_t max, bool wait)
 		size_t at = (size_t)(tail % CONSOLE_RING_BYTES);
 		size_t n = MIN(MIN((size_t)(h - tail), CONSOLE_RING_BYTES - at), max);
 		if (wait) {
-			serial_write(ring + at, n);
-		} else if (!(n = serial_try_write(ring + at, n))) {
+			sinks_write(ring + at, n);
+		} else if ((n = serial_try_write(ring + at, n))) {
+			console_fb_write(ring + at, n);
+		} else {
 			break;
 		}
 		__atomic_store_n(&tail, tail + n, __ATOMIC_RELEASE);
@@ -106,7 +122,9 @@ static void write_now(const char *buf, size_t n)
 		spin_lock(&uart_lock);
 	}
 	send(CONSOLE_RING_BYTES, true);
-	serial_write(buf, n);
+	sinks_write(buf, n);
+	for (size_t i = 0; !early_done && i < n && early_len < EARLY_BYTES; i++)
+		early[early_len++] = buf[i];
 	if (locked)
 		spin_unlock(&uart_lock);
 	irq_restore(f);
@@ -135,7 +153,7 @@ void console_report_dropped(void)
 
 static unsigned cpu_index(void) { return this_cpu()->index; }
 
-static const struct log_console com1 = {
+static const struct log_console sinks = {
 	.write_line = write_line,
 	.now_us = time_since_boot_us,
 	.cpu_index = cpu_index,
@@ -143,6 +161,26 @@ static const struct log_console com1 = {
 
 void console_init(void)
 {
-	serial_init();
-	log_set_console(&com1);
+	serial_init(SERIAL_COM1, SERIAL_BAUD_DEFAULT);
+	log_set_console(&sinks);
+}
+
+void console_set_serial(uint16_t port, uint32_t baud)
+{
+	if (port == SERIAL_COM1 && baud == SERIAL_BAUD_DEFAULT)
+		return;
+	if (!serial_init(port, baud)) {
+		if (port)
+			log_warn("console: no UART at port %#x: the log goes to the screen only", port);
+		return;
+	}
+	serial_write(early, early_len);
+	log_info("console: serial on port %#x at %u baud (the lines above were first on COM1)",
+		 port, baud);
+}
+
+void console_set_fb(const struct mb2_info *mb)
+{
+	console_fb_init(mb, early, early_len);
+	early_done = true;
 }

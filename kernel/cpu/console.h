@@ -1,5 +1,6 @@
 /*
- * The console the log writes to: COM1. Until console_async() every line goes to the UART at
+ * The console the log writes to: a UART (COM1, or the port console= names) and the framebuffer
+ * the boot loader set up, if any (kernel/cpu/console_fb.h): every byte goes to both. Until console_async() every line goes to the UART at
  * once, under one lock. From then on (the guests run) a line is copied into a ring, whole and
  * under a short lock, and the ring goes to the UART from console_drain(), which the tick and
  * idle loops call with interrupts on: no log line, record or guest output keeps interrupts off
@@ -12,11 +13,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include "kernel/firmware/multiboot2.h"
 
 #define CONSOLE_RING_BYTES      (256 * 1024)
 
 /* Once GS points at the boot CPU's per-CPU area: the UART, then the log's console. */
 void console_init(void);
+/* The boot settles the sinks, once each, before the other CPUs start; the first 8 KiB the
+ * console wrote before are shown again on each. The UART at I/O port `port` (0: none) at
+ * `baud`, unless that is COM1 at 115200 (already in use): */
+void console_set_serial(uint16_t port, uint32_t baud);
+/* The framebuffer the boot information describes, if it is usable (logged either way). */
+void console_set_fb(const struct mb2_info *mb);
 /* Lines go through the ring from now on. */
 void console_async(void);
 /* The end of a run (or a fatal error) on this CPU: it waits (bounded) for a drainer to let go
