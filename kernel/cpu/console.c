@@ -20,6 +20,8 @@ static struct spinlock ring_lock = SPINLOCK_INIT;
 /* Whoever writes to the UART: the drainer, or a synchronous writer. */
 static struct spinlock uart_lock = SPINLOCK_INIT;
 static volatile bool async, taken_over;
+/* console_drain has run (the tick drains): a line not drawn at once is drawn within a tick. */
+static volatile bool draining;
 static volatile unsigned owner_cpu;     /* with taken_over: the CPU that writes from now on */
 static uint64_t dropped, dropped_reported;
 /* What the boot wrote before its sinks were settled (console_set_serial, console_set_fb), so a
@@ -92,7 +94,9 @@ bool console_drain(size_t max)
 {
 	if (!spin_trylock(&uart_lock))
 		return false;
+	draining = true;
 	send(max, false);
+	console_fb_render(false);
 	bool left = __atomic_load_n(&head, __ATOMIC_ACQUIRE) != tail;
 	uint64_t lost = __atomic_load_n(&dropped, __ATOMIC_RELAXED);
 	spin_unlock(&uart_lock);
@@ -123,6 +127,8 @@ static void write_now(const char *buf, size_t n)
 	}
 	send(CONSOLE_RING_BYTES, true);
 	sinks_write(buf, n);
+	/* Until the tick drains, nothing else would draw this line (the boot may hang next). */
+	console_fb_render(!draining);
 	for (size_t i = 0; !early_done && i < n && early_len < EARLY_BYTES; i++)
 		early[early_len++] = buf[i];
 	if (locked)
@@ -136,6 +142,11 @@ static void write_line(const char *buf, size_t n)
 		append(buf, n);
 	else
 		write_now(buf, n);
+}
+
+void console_show_all(void)
+{
+	console_fb_render(true);
 }
 
 void console_report_dropped(void)

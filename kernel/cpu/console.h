@@ -35,6 +35,9 @@ void console_take_over(void);
 /* Send what the ring holds, up to max bytes and only as fast as the UART takes it without
  * waiting; one CPU at a time (others return at once). Returns whether bytes are left. */
 bool console_drain(size_t max);
+/* After console_take_over (the end of a run, a fatal error): draw on the screen what it does not
+ * show yet (the screen is drawn at most every 100 ms otherwise). */
+void console_show_all(void);
 /* After console_take_over: `@log dropped=` if lines were dropped since the last report. */
 void console_report_dropped(void);
 /* Room in the ring now, for producers that would rather wait than lose a line. */

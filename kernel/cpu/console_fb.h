@@ -1,7 +1,9 @@
 /*
  * The framebuffer sink of the console (kernel/cpu/console.c, its only user): it gets the same
  * bytes as the UART, at the same time and under the same lock, so the screen shows what the
- * serial port shows.
+ * serial port shows. Drawing is the slow part: it happens in console_fb_render, which the
+ * console calls after each line and from each drain but which draws at most every 100 ms unless
+ * told to draw now.
  */
 #ifndef COURIER_KERNEL_CPU_CONSOLE_FB_H
 #define COURIER_KERNEL_CPU_CONSOLE_FB_H
@@ -14,7 +16,9 @@
  * console wrote before), if it is usable; logs why not otherwise (no tag, EGA text, odd pixel
  * format, absurd size). */
 bool console_fb_init(const struct mb2_info *mb, const char *early, size_t n);
-/* Draws s (nothing before console_fb_init succeeded). */
+/* Puts s on the screen's text (nothing before console_fb_init succeeded). */
 void console_fb_write(const char *s, size_t n);
+/* Draws what changed, if the last drawing is 100 ms old or `now`. */
+void console_fb_render(bool now);
 
 #endif

@@ -96,6 +96,7 @@ void fbcon_init(struct fbcon *c, const struct mb2_framebuffer *fb, void *pixels,
 	c->cols = MIN(fb->width / font->width, FBCON_MAX_COLS);
 	c->rows = MIN(fb->height / font->height, FBCON_MAX_ROWS);
 	c->col = c->row = 0;
+	c->dirty = false;
 	memset(c->text, ' ', sizeof(c->text));
 	memset(c->shown, ' ', sizeof(c->shown));
 	for (unsigned y = 0; y < fb->height; y++)
@@ -135,10 +136,18 @@ void fbcon_write(struct fbcon *c, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		put_char(c, s[i]);
+	c->dirty |= n > 0;
+}
+
+void fbcon_render(struct fbcon *c)
+{
+	if (!c->dirty)
+		return;
 	for (unsigned r = 0; r < c->rows; r++)
 		for (unsigned col = 0; col < c->cols; col++)
 			if (c->text[r][col] != c->shown[r][col]) {
 				draw_cell(c, r, col, c->text[r][col]);
 				c->shown[r][col] = c->text[r][col];
 			}
+	c->dirty = false;
 }

@@ -2,13 +2,15 @@
  * A text console drawn with a bitmap font into a linear RGB framebuffer (the one the multiboot2
  * framebuffer tag describes). Pure: it writes only the pixels it is given and never reads them
  * back (the framebuffer is mapped write-combining, where reads are slow), so
- * tests/unit/fbcon-test.c draws into memory. The text it shows is kept beside the pixels; a write
- * changes the text (wrapping, scrolling a line when the screen is full) and then redraws only
- * the cells whose character changed, so several scrolls in one write cost one redraw.
+ * tests/unit/fbcon-test.c draws into memory. The text it shows is kept beside the pixels: a write
+ * changes only the text (wrapping, scrolling a line when the screen is full), and a render
+ * redraws the cells whose character changed since the last one, so the caller decides how
+ * often the (slow) drawing happens and many scrolls cost one redraw.
  */
 #ifndef COURIER_KERNEL_CPU_FBCON_H
 #define COURIER_KERNEL_CPU_FBCON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "kernel/firmware/multiboot2.h"
@@ -36,6 +38,7 @@ struct fbcon {
 	unsigned bytes_pp;              /* bytes a pixel */
 	uint32_t fg, bg;                /* pixel values */
 	unsigned cols, rows, col, row;
+	bool dirty;                     /* text changed since the last render */
 	char text[FBCON_MAX_ROWS][FBCON_MAX_COLS];      /* what the screen should show */
 	char shown[FBCON_MAX_ROWS][FBCON_MAX_COLS];     /* what its pixels show */
 };
@@ -45,8 +48,10 @@ const char *fbcon_check(const struct mb2_framebuffer *fb, const struct font *fon
 /* Clears the screen (every pixel of it) and starts at the top left; fb passed fbcon_check. */
 void fbcon_init(struct fbcon *c, const struct mb2_framebuffer *fb, void *pixels,
 		const struct font *font);
-/* Shows s: '\n' starts a line, '\r' goes to its start, '\t' to the next multiple of 8 (or
+/* Puts s into the text (drawn by the next fbcon_render): '\n' starts a line, '\r' goes to its start, '\t' to the next multiple of 8 (or
  * the line's end); other control and non-ASCII characters show as '?'. */
 void fbcon_write(struct fbcon *c, const char *s, size_t n);
+/* Draws the cells whose character changed since the last render (none when not dirty). */
+void fbcon_render(struct fbcon *c);
 
 #endif

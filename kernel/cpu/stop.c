@@ -55,8 +55,10 @@ void __noreturn stop_leave(void)
 	unsigned errors = log_error_count();
 
 	report("done status=%u", errors);
+	console_show_all();
 	outb(DEBUG_EXIT_PORT, errors ? DEBUG_EXIT_ERRORS : DEBUG_EXIT_OK);
 	log_info("run ended; halting (no isa-debug-exit device)");
+	console_show_all();
 	cpu_halt_forever();
 }
 

@@ -1,5 +1,6 @@
 /* The framebuffer console (kernel/cpu/fbcon.c): which framebuffers it takes, glyphs drawn into
- * a memory buffer of each pixel size, wrapping, scrolling, and cells redrawn only on change. */
+ * a memory buffer of each pixel size, wrapping, scrolling, and cells redrawn only on change
+ * and only when rendered. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -130,6 +131,12 @@ static uint8_t *start(struct mb2_framebuffer *fb)
 	return buf;
 }
 
+static void show(const char *s, size_t n)
+{
+	fbcon_write(con, s, n);
+	fbcon_render(con);
+}
+
 static void finish(uint8_t *buf)
 {
 	free(buf);
@@ -149,7 +156,7 @@ static void draws_each_pixel_size(void **state)
 		for (unsigned y = 0; y < H; y++)
 			for (unsigned x = 0; x < W; x++)
 				assert_int_equal(px(buf, &fb, x, y), 0);
-		fbcon_write(con, "A?", 2);
+		show("A?", 2);
 		expect_screen(buf, &fb, "A?   "
 					"     "
 					"     ");
@@ -166,11 +173,11 @@ static void wraps_and_controls(void **state)
 	struct mb2_framebuffer fb = rgb_fb(32, W * 4);
 	uint8_t *buf = start(&fb);
 
-	fbcon_write(con, "AAAAAA", 6);                  /* the sixth wraps */
+	show("AAAAAA", 6);                  /* the sixth wraps */
 	expect_screen(buf, &fb, "AAAAA"
 				"A    "
 				"     ");
-	fbcon_write(con, "\r?\tA\x01", 5);              /* tab to column 8: the next row */
+	show("\r?\tA\x01", 5);              /* tab to column 8: the next row */
 	expect_screen(buf, &fb, "AAAAA"
 				"?    "
 				"A?   ");
@@ -182,17 +189,17 @@ static void scrolls_when_full(void **state)
 	struct mb2_framebuffer fb = rgb_fb(32, W * 4);
 	uint8_t *buf = start(&fb);
 
-	fbcon_write(con, "A\n?\nAA\n", 7);
+	show("A\n?\nAA\n", 7);
 	expect_screen(buf, &fb, "?    "
 				"AA   "
 				"     ");
 	/* Several scrolls in one write: only the last screenful shows. */
-	fbcon_write(con, "A\nA?\n?A\nAAA", 11);
+	show("A\nA?\n?A\nAAA", 11);
 	expect_screen(buf, &fb, "A?   "
 				"?A   "
 				"AAA  ");
 	/* A full line then a newline takes one row, not two. */
-	fbcon_write(con, "\nAAAAA\n?", 8);
+	show("\nAAAAA\n?", 8);
 	expect_screen(buf, &fb, "AAA  "
 				"AAAAA"
 				"?    ");
@@ -206,12 +213,33 @@ static void redraws_only_changes(void **state)
 	struct mb2_framebuffer fb = rgb_fb(32, W * 4);
 	uint8_t *buf = start(&fb);
 
-	fbcon_write(con, "A", 1);
+	show("A", 1);
 	memset(buf + 4 * 4, 0x77, 4);                   /* cell (0,1), a blank one */
 	memset(buf, 0x77, 4);                           /* cell (0,0) */
-	fbcon_write(con, "\r?", 2);
+	show("\r?", 2);
 	assert_int_equal(px(buf, &fb, 4, 0), 0x77777777);
 	assert_int_equal(cell(buf, &fb, 0, 0), '?');
+	finish(buf);
+}
+
+/* A write changes only the text; the render draws it, however many writes came before. */
+static void draws_only_when_rendered(void **state)
+{
+	struct mb2_framebuffer fb = rgb_fb(32, W * 4);
+	uint8_t *buf = start(&fb);
+
+	fbcon_write(con, "AA\n", 3);
+	fbcon_write(con, "?\n?A\nA", 6);
+	expect_screen(buf, &fb, "     "
+				"     "
+				"     ");
+	fbcon_render(con);
+	expect_screen(buf, &fb, "?    "
+				"?A   "
+				"A    ");
+	memset(buf, 0x77, 4);
+	fbcon_render(con);                              /* nothing new: nothing drawn */
+	assert_int_equal(px(buf, &fb, 0, 0), 0x77777777);
 	finish(buf);
 }
 
@@ -223,6 +251,7 @@ int main(void)
 		cmocka_unit_test(wraps_and_controls),
 		cmocka_unit_test(scrolls_when_full),
 		cmocka_unit_test(redraws_only_changes),
+		cmocka_unit_test(draws_only_when_rendered),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
