@@ -92,14 +92,26 @@ static void send(size_t max, bool wait)
 
 bool console_drain(size_t max)
 {
-	if (!spin_trylock(&uart_lock))
+	/* Before console_async an interrupt handler on this CPU (a VT-d fault event) writes its
+	 * line at once and would spin on uart_lock held here: so until then (the boot, not a hot
+	 * path) the drain, drawing included, runs with interrupts off. */
+	bool boot = !async;
+	uint64_t f = irq_save();
+
+	if (!spin_trylock(&uart_lock)) {
+		irq_restore(f);
 		return false;
+	}
+	if (!boot)
+		irq_restore(f);
 	draining = true;
 	send(max, false);
 	console_fb_render(false);
 	bool left = __atomic_load_n(&head, __ATOMIC_ACQUIRE) != tail;
 	uint64_t lost = __atomic_load_n(&dropped, __ATOMIC_RELAXED);
 	spin_unlock(&uart_lock);
+	if (boot)
+		irq_restore(f);
 	if (lost != dropped_reported && !left) {
 		char note[NOTE_MAX];
 		int n = fmt_snprintf(note, sizeof(note), "@log dropped=%llu\n",
