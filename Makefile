@@ -64,6 +64,23 @@ $(BUILD)/courier.elf: $(HV_OBJS) linker.ld
 $(BUILD)/courier.iso: $(BUILD)/courier.elf scripts/mkiso FORCE
 	@scripts/mkiso $@ $(BUILD)/courier.elf '$(CMDLINE)'
 
+# The same hypervisor with the bench time stamps (-DBENCH: kernel/guest/bench.h), for `make bench`.
+BENCH_HV_OBJS := $(HV_OBJS:$(BUILD)/hv/%=$(BUILD)/bench-hv/%)
+
+$(BUILD)/bench-hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (bench)")
+	$(Q)$(CC) $(HV_CFLAGS) -DBENCH -c $< -o $@
+
+$(BUILD)/bench-hv/%.o: %.asm
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  NASM    $< (bench)")
+	$(Q)$(NASM) -f elf64 -g -F dwarf -DBENCH -I boot/ -MD $(@:.o=.d) -MP $< -o $@
+
+$(BUILD)/bench-hv/courier.elf: $(BENCH_HV_OBJS) linker.ld
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(HV_LDFLAGS) $(BENCH_HV_OBJS) -o $@
+
 # ---- host unit tests and tools --------------------------------------------------------------
 
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -I. -DHOST_BUILD \
@@ -111,7 +128,8 @@ include tests/fuzz/fuzz.mk
 
 # ---- top-level targets ----------------------------------------------------------------------
 
-.PHONY: all deps hv iso unit tools guests test run debug check-layers compile_commands clean FORCE
+.PHONY: all deps hv iso unit tools guests test run debug bench check-layers compile_commands \
+	clean FORCE
 
 all: hv iso tools unit guests fuzzers
 
@@ -133,6 +151,14 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tests/run.py $(if $(ONLY),--only '$(ONLY)') $(if $(ACCEL),--accel $(ACCEL)) \
 		$(if $(JOBS),--jobs $(JOBS))
+
+# make bench [BENCH_ONLY=pattern] [BENCH_ARGS='...']: the bench scenarios (scripts/bench.py,
+#            docs/bench.md) on the bench build of the hypervisor; CSV files, a Markdown table
+#            and plots in $(BUILD)/bench/. Not part of `make test`.
+bench: deps
+	@$(MAKE) --no-print-directory hv guests $(BUILD)/bench-hv/courier.elf
+	@$(PYTHON) scripts/bench.py --out $(BUILD)/bench $(if $(BENCH_ONLY),--only '$(BENCH_ONLY)') \
+		$(BENCH_ARGS)
 
 # make run [SCENARIO=name] [SMP=n] [MEM=MiB] [ACCEL=kvm|tcg] [CMDLINE_EXTRA=...] [QEMU_EXTRA=...]
 #          [KEEP=1]: boots scenarios/$(SCENARIO).scn (default: the seed scenario); SCENARIO= (empty)

@@ -6,6 +6,9 @@
 %include "frame.inc"
 
 extern trap_entry
+%ifdef BENCH
+extern bench_exit
+%endif
 global isr_stub_table, trap_exit, trap_enter_frame
 
 %define KERNEL_CS 0x08
@@ -35,6 +38,7 @@ isr_common:
 	swapgs
 .kernel_entry:
 	PUSH_GPRS
+	BENCH_STAMP [rsp + 15 * 8], 0
 	cld
 	mov rdi, rsp
 	; A frame-pointer link to the interrupted code, so backtraces cross the trap.
@@ -45,6 +49,13 @@ isr_common:
 	add rsp, 16
 ; Restore the frame at RSP and return through it (to ring 3 or to the interrupted kernel code).
 trap_exit:
+%ifdef BENCH
+	test qword [rsp + 15 * 8 + 24], 3
+	jz .no_bench
+	mov rdi, rsp
+	call bench_exit
+.no_bench:
+%endif
 	POP_GPRS
 	test qword [rsp + 24], 3
 	jz .kernel_exit

@@ -29,6 +29,7 @@ syscall_entry:
 	push 0
 	push VEC_HYPERCALL
 	PUSH_GPRS
+	BENCH_STAMP [rsp + 14 * 8], VEC_HYPERCALL
 	cld
 	xor ebp, ebp                    ; backtraces stop here
 	mov rdi, rsp

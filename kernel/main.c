@@ -9,6 +9,7 @@
 #include "kernel/arch/fpu.h"
 #include "kernel/lib/error.h"
 #include "kernel/mm/frame.h"
+#include "kernel/guest/bench.h"
 #include "kernel/guest/guest.h"
 #include "kernel/guest/sched.h"
 #include "kernel/cpu/gdt.h"
@@ -241,11 +242,13 @@ static void __noreturn kmain_on_stack(void)
 	bsp->apic_id = apic_id();
 	if (time_calibrate())
 		panic("no time reference");
+	bench_mark(BENCH_CALIBRATED);
 	cpu_local_init();
 	bsp->online = true;
 	irq_enable();
 
 	unsigned online = smp_boot(&madt, (unsigned)options.maxcpus, &ap_ops);
+	bench_mark(BENCH_SMP_DONE);
 	log_info("smp: %u CPUs online, local APIC in %s mode", online, apic_mode_name());
 	for (unsigned i = 0; i < cpu_count; i++)
 		if (cpu_at(i)->online)
@@ -269,6 +272,7 @@ static void __noreturn kmain_on_stack(void)
 
 	/* From here the console is a ring drained with interrupts on (kernel/cpu/console.h). */
 	console_async();
+	bench_mark(BENCH_GUESTS_START);
 	guests_start();
 	/* From here the idle loop ends the run: exit=idle once every guest has ended, exit=<ms>
 	 * from the tick. */
@@ -295,6 +299,7 @@ void __noreturn kmain(uint32_t magic, uint32_t info_pa)
 {
 	struct percpu *bsp = &percpu_area[0];
 
+	bench_mark(BENCH_KMAIN);
 	bsp->self = bsp;
 	wrmsr(MSR_GS_BASE, (uint64_t)bsp);
 	console_init();

@@ -3,6 +3,7 @@
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/stop.h"
 #include "kernel/cpu/time.h"
+#include "kernel/guest/bench.h"
 #include "kernel/guest/guest.h"
 #include "kernel/lib/log.h"
 #include "kernel/mm/mm.h"
@@ -30,6 +31,7 @@ void run_end(void)
 	for (unsigned i = 0; i < guest_count; i++)
 		guest_console_flush(&guests[i]);
 	guests_report_stats();
+	bench_report();
 	console_report_dropped();
 	report("frames free=%llu at=end", (unsigned long long)mm_free_bytes());
 	stop_leave();

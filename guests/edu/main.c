@@ -283,16 +283,6 @@ static void test_storm(uint64_t n)
 	settle(2000);           /* every hold is over: msi works again for what follows */
 }
 
-static int64_t lookup(const char *name)
-{
-	uint64_t end = hc_time() + timeout_ns;
-	int64_t id = -COURIER_ENOENT;
-
-	while (name && (id = guest_lookup(name)) < 0 && hc_time() < end)
-		hc_yield();
-	return id;
-}
-
 /* Bind message 0 to port 1 of guest id, waiting for it to be offered (EPERM until then), and
  * for what a binding needs while the last ones' vectors still drain (ENOMEM, EBUSY). */
 static uint64_t bind_waits;
@@ -316,7 +306,8 @@ static int bind_peer(const struct courier_dev_info *dev, int64_t id)
 static void test_flip(const struct courier_dev_info *dev, uint64_t cycles)
 {
 	uint64_t burst = guest_arg_u64("flip_burst", 4), raised[2] = { 0, 0 };
-	int64_t peer[2] = { lookup(guest_arg("flip_a")), lookup(guest_arg("flip_b")) };
+	int64_t peer[2] = { guest_lookup_wait(guest_arg("flip_a"), timeout_ns),
+			     guest_lookup_wait(guest_arg("flip_b"), timeout_ns) };
 	bool ok = peer[0] >= 0 && peer[1] >= 0 && dev_msg_unbind(dev->bdf, 0) == 0;
 	char extra[128];
 

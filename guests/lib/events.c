@@ -237,6 +237,16 @@ int64_t guest_lookup(const char *name)
 	return hc_guest_lookup(name, strlen(name));
 }
 
+int64_t guest_lookup_wait(const char *name, uint64_t timeout_ns)
+{
+	uint64_t end = hc_time() + timeout_ns;
+	int64_t id = -COURIER_ENOENT;
+
+	while (name && (id = guest_lookup(name)) < 0 && hc_time() < end)
+		hc_yield();
+	return id;
+}
+
 uint64_t evt_count(unsigned port)
 {
 	return port_ok(port) ? ports[port].count : 0;

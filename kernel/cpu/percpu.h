@@ -22,6 +22,9 @@ struct percpu {
 	struct percpu *self;            /* must stay first: this_cpu() reads gs:0 */
 	uint64_t kstack_top;            /* boot/syscall.asm: the stack a hypercall runs on */
 	uint64_t user_rsp;              /* boot/syscall.asm: the guest's RSP during entry */
+	/* Bench builds only (kernel/guest/bench.h): the TSC at the last entry stub, and what
+	 * entered (the vector, or 0x100 + the hypercall's number). */
+	uint64_t bench_entry, bench_what;
 	struct guest *current;          /* the guest this CPU runs, NULL when idle */
 	unsigned index;
 	uint32_t apic_id;
@@ -47,8 +50,12 @@ struct percpu {
 /* boot/syscall.asm addresses these fields through GS. */
 #define PERCPU_KSTACK_TOP       8
 #define PERCPU_USER_RSP         16
+#define PERCPU_BENCH_ENTRY      24
+#define PERCPU_BENCH_WHAT       32
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "asm offset");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "asm offset");
+_Static_assert(__builtin_offsetof(struct percpu, bench_entry) == PERCPU_BENCH_ENTRY, "asm offset");
+_Static_assert(__builtin_offsetof(struct percpu, bench_what) == PERCPU_BENCH_WHAT, "asm offset");
 
 extern struct percpu percpu_area[MAX_CPUS];
 extern unsigned cpu_count;      /* CPUs started (online or not) */

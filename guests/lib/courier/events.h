@@ -32,6 +32,9 @@ int evt_send(uint64_t guest, unsigned port);
 int evt_offer(unsigned port, uint64_t guest);
 /* The id of the guest called name, or a negative COURIER_E* code. */
 int64_t guest_lookup(const char *name);
+/* guest_lookup, retried (yielding) until the guest exists or timeout_ns has passed; a NULL
+ * name is -COURIER_ENOENT. */
+int64_t guest_lookup_wait(const char *name, uint64_t timeout_ns);
 
 /* Events handled on port since the guest started. */
 uint64_t evt_count(unsigned port);

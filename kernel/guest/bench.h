@@ -1,0 +1,25 @@
+/*
+ * Path lengths for `make bench` (docs/bench.md). In a bench build (-DBENCH, $(BUILD)/bench-hv/)
+ * every entry stub stamps the TSC into its CPU's percpu (boot/isr.asm, boot/syscall.asm), the
+ * exit to a guest takes a second stamp (bench_exit), and the end of the run prints one
+ * `@bench` record per kind of path. In other builds none of this is compiled in.
+ */
+#ifndef COURIER_KERNEL_GUEST_BENCH_H
+#define COURIER_KERNEL_GUEST_BENCH_H
+
+#include <stdint.h>
+
+struct trap_frame;
+
+#ifdef BENCH
+void bench_mark(unsigned what);
+void bench_report(void);
+#else
+static inline void bench_mark(unsigned what) { }
+static inline void bench_report(void) { }
+#endif
+
+/* bench_mark's points of the boot: the TSC when each was passed is reported. */
+enum { BENCH_KMAIN, BENCH_CALIBRATED, BENCH_SMP_DONE, BENCH_GUESTS_START, BENCH_MARKS };
+
+#endif

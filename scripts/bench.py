@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""`make bench`: boot the bench scenarios and write what they measured (docs/bench.md).
+
+usage: scripts/bench.py [--out DIR] [--only PATTERN] [--rounds N] [--cpus 1,4,16,64]
+                        [--routes 1,2,4,8,16,32] [--frontends 1,2,4,8,16]
+
+Every scenario boots under TCG with `-icount shift=0`, where the TSC counts executed
+instructions (one a nanosecond of virtual time), with guests/bench stamping the guest's side on
+the ordinary hypervisor ($BUILD/courier.elf); the hypervisor's own segments come from a second
+boot of the bench build ($BUILD/bench-hv/courier.elf: entry and exit stamps,
+kernel/guest/bench.h), whose stamps would lengthen what the guest sees. Numbers are instructions, not cycles; under TCG all CPUs share one counter and
+run in turn, so a path that crosses CPUs counts what every CPU executed on the way. The
+latency scenario needs KVM and is skipped, with the reason printed, where it is not usable.
+
+Writes into DIR (default $BUILD/bench): one CSV per scenario, paths.csv and paths.md (the
+table: path, target, measured), and PNG plots (gnuplot) of the series that grow.
+"""
+import argparse
+import csv
+import fnmatch
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+import courier  # noqa: E402  (tests/qemu/courier.py: the boot and record machinery)
+
+ICOUNT = ["-icount", "shift=0"]
+EDU = "edu,addr=0x10"
+EDU_BDF = "00:10.0"
+# nec-usb-xhci with MSI (16 messages) at 00:11.0, 00:12.0, ...: for many bound messages.
+XHCI_MSGS = 16
+
+
+def xhci(k):
+    return f"nec-usb-xhci,msix=off,addr={0x11 + k:#x}", f"00:{0x11 + k:02x}.0"
+
+
+class BenchError(Exception):
+    pass
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = courier.BUILD
+        self.elf = os.path.join(self.build, "courier.elf")
+        self.bench_elf = os.path.join(self.build, "bench-hv", "courier.elf")
+        self.guest = os.path.join(self.build, "guests", "bench.elf")
+        self.out = args.out
+        self.rows = []              # the table: dicts of path, target, measured, unit, how
+        self.stamp = None           # what one guest stamp costs (instructions)
+
+    # ---- booting and reading -----------------------------------------------------------
+
+    def boot(self, name, guests, smp=1, devices=(), cmdline="", accel="tcg", timeout=None,
+             stamps=False):
+        """guests: [(name, cpu, 'args...')]; returns the Result, or raises BenchError. stamps:
+        boot the bench build (hypervisor stamps, @bench records)."""
+        mods = [(self.guest, f"name={g} cpu={cpu} {a}") for g, cpu, a in guests]
+        extra = ICOUNT if accel == "tcg" else []
+        r = courier.Boot(f"exit=idle {cmdline}", smp=smp, mem=max(512, 64 * len(guests)),
+                         accel=accel, modules=mods, devices=list(devices), qemu_args=extra,
+                         elf=self.bench_elf if stamps else self.elf, name=f"bench-{name}",
+                         timeout=timeout or 300 + 10 * smp).run()
+        log = os.path.join(self.out, "logs", name + ("-stamps" if stamps else "") + ".log")
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, "w") as f:
+            f.write(r.console)
+        try:
+            r.check_done(0)
+        except AssertionError as e:
+            raise BenchError(f"{name}: {e} (console: {log})")
+        failed = r.grep(r"\| bench guest=\S+ result=fail")
+        if failed:
+            raise BenchError(f"{name}: {failed[0]} (console: {log})")
+        return r
+
+    @staticmethod
+    def series(r):
+        """{guest: {series: [values]}} from the guests' `bench series=` lines."""
+        out = {}
+        for line in r.lines:
+            head, sep, rest = line.partition("| bench series=")
+            if not sep:
+                continue
+            guest = head.split("]")[-1].strip()
+            name, _, vals = rest.partition(" v=")
+            out.setdefault(guest, {}).setdefault(name, []).extend(
+                int(v) for v in vals.split(",") if v)
+        return out
+
+    @staticmethod
+    def hv(r, kind, hc="-"):
+        """The @bench record of a kind (and hypercall number), or None."""
+        for rec in r.records("bench"):
+            if rec["kind"] == kind and rec.get("hc", "-") == str(hc):
+                return rec
+        return None
+
+    @staticmethod
+    def marks(r):
+        return {rec["what"]: rec.int("tsc") for rec in r.records("bench")
+                if rec["kind"] == "mark"}
+
+    @staticmethod
+    def ipis(r):
+        return sum(rec.int("ipis_sent") for rec in r.records("tick"))
+
+    def row(self, path, measured, target="", unit="instructions", how=""):
+        self.rows.append({"path": path, "target": target, "measured": measured, "unit": unit,
+                          "how": how})
+
+    def diffs(self, a, b, less_stamp=True):
+        """b[i] - a[i] for each round, less one stamp's own cost."""
+        k = self.stamp if less_stamp else 0
+        return [y - x - k for x, y in zip(a, b)]
+
+    def write_csv(self, name, header, rows):
+        with open(os.path.join(self.out, name + ".csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+
+    @staticmethod
+    def med(v):
+        return int(statistics.median(v)) if v else None
+
+    def hv_med(self, r, kind, hc="-"):
+        rec = self.hv(r, kind, hc)
+        return rec.int("med") if rec else None
+
+    # ---- scenarios ----------------------------------------------------------------------
+
+    def hypercalls(self):
+        guests = [("h", 0, f"mode=hc rounds={self.args.rounds}")]
+        s = self.series(self.boot("hypercalls", guests))["h"]
+        r = self.boot("hypercalls", guests, stamps=True)
+        self.stamp = self.med(s["stamp_pair"])
+        k = self.stamp
+        self.row("one guest stamp (lfence; rdtsc; shift; or), taken off every guest-side figure",
+                 k, how="two stamps back to back")
+        self.row("null hypercall, round trip in the guest (an unknown number: ENOSYS)",
+                 self.med(s["hc_null"]) - k, "≤ 60", how="guest: stamp, syscall, stamp")
+        self.row("null hypercall, hypervisor: entry stub → exit to the guest",
+                 self.hv_med(r, "hc_resume", 16), how="hypervisor stamps")
+        self.row("HC_TIME, round trip in the guest", self.med(s["hc_time"]) - k)
+        self.row("HC_YIELD alone on its CPU, round trip", self.med(s["hc_yield"]) - k)
+        self.row("evt_wait with its condition already true (no timeout)",
+                 self.med(s["evt_wait_true"]) - k, how="guests/lib/events.c")
+        self.write_csv("hypercalls", ["round"] + list(s), zip(range(len(s["hc_null"])),
+                                                               *s.values()))
+
+    def direct(self):
+        guests = [("b", 0, f"mode=self dev={EDU_BDF} rounds={self.args.rounds}")]
+        s = self.series(self.boot("direct", guests, devices=[EDU]))["b"]
+        r = self.boot("direct", guests, devices=[EDU], stamps=True)
+        trig = self.diffs(s["raise"], s["handler_in"])
+        back = self.diffs(s["handler_out"], s["resumed"])
+        self.row("device trigger → guest handler (edu MSI raised by the guest it is for, "
+                 "running)", self.med(trig), "≤ 200",
+                 how="guest: stamp before the MMIO write, stamp first in the handler")
+        self.row("hypervisor interrupt entry → exit into the guest's upcall",
+                 self.hv_med(r, "dev_upcall"), "≤ 100",
+                 how="hypervisor: after the stub's register save → before its restore")
+        self.row("handler → resume (end of handler → the instruction after the write)",
+                 self.med(back), "≤ 200", how="guest stamps")
+        self.row("HC_UPCALL_RETURN, hypervisor: entry stub → exit to the guest",
+                 self.hv_med(r, "hc_resume", 6), how="hypervisor stamps")
+        self.write_csv("direct", ["round", "trigger_to_handler", "handler_to_resume"],
+                       zip(range(len(trig)), trig, back))
+
+    def _pingpong(self, name, smp, ping_cpu, pong_cpu, edu, cmdline="", stamps=False):
+        a = f"rounds={self.args.rounds}"
+        guests = [("ping", ping_cpu, f"mode=ping peer=pong {a}" + (f" dev={EDU_BDF}" if edu
+                                                                     else "")),
+                  ("pong", pong_cpu, f"mode=pong peer=ping {a}")]
+        r = self.boot(name, guests, smp=smp, devices=[EDU] if edu else [], cmdline=cmdline,
+                      stamps=stamps)
+        s = self.series(r)
+        d = self.diffs(s["ping"]["send"], s["pong"]["recv"])
+        self.write_csv(name, ["round", "one_way"], zip(range(len(d)), d))
+        return r, d
+
+    def delivery(self):
+        rounds = self.args.rounds + 10            # warm-up rounds send messages too
+        r, d = self._pingpong("other_guest_running", 1, 0, 0, edu=True)
+        self.row("device trigger → handler, another guest running on the target's CPU "
+                 "(it blocks right after the write)", self.med(d),
+                 how="both guests on CPU 0; includes the sender's HC_BLOCK and the switch")
+        res = {}
+        for mode in ("direct", "forward"):
+            r, d = self._pingpong(f"blocked_{mode}", 2, 0, 1, edu=True,
+                                  cmdline="route=forward" if mode == "forward" else "")
+            res[mode] = (self.med(d), self.ipis(r) / rounds)
+            self.row(f"device trigger → handler, target blocked on another CPU, "
+                     f"route={mode}", self.med(d),
+                     "one CPU, 0 IPIs" if mode == "direct" else "",
+                     how="all CPUs' instructions together (TCG runs them in turn)")
+            self.row(f"IPIs per round trip (message there, event back), route={mode}",
+                     f"{res[mode][1]:.2f}", "1 (the answer)" if mode == "direct" else "",
+                     unit="IPIs", how="@tick ipis_sent over all rounds")
+            r, _ = self._pingpong(f"blocked_{mode}", 2, 0, 1, edu=True, stamps=True,
+                                  cmdline="route=forward" if mode == "forward" else "")
+            up = self.hv_med(r, "dev_resume") if mode == "direct" else \
+                self.hv_med(r, "wake_resume")
+            self.row(f"hypervisor entry on the target CPU → the blocked guest resumes, "
+                     f"route={mode}", up,
+                     how="device vector (direct) or wake-up IPI (forward) taken in idle")
+
+    def events(self):
+        for name, smp, cpu in (("event_same_cpu", 1, 0), ("event_other_cpu", 2, 1)):
+            r, d = self._pingpong(name, smp, 0, cpu, edu=False)
+            self.row(f"event to a guest on {'the same' if smp == 1 else 'another'} CPU, "
+                     "one way", self.med(d),
+                     how="HC_EVT_SEND → the peer's handler" +
+                     ("; the sender blocks first" if smp == 1 else "; all CPUs together"))
+
+    def _move(self, n, extra_guests=()):
+        devs, bdfs = [], []
+        if n == 1:
+            devs, bdfs = [EDU], [EDU_BDF]
+        else:
+            for k in range((n + XHCI_MSGS - 1) // XHCI_MSGS):
+                d, b = xhci(k)
+                devs.append(d)
+                bdfs.append(b)
+        # Self-moves print `@guest ... moved` for the first 64: measure the ones after.
+        guests = [("mover", 0, f"mode=move n={n} warm=70 rounds=40 dev={','.join(bdfs)}")]
+        r = self.boot(f"move_{n}", guests + list(extra_guests), smp=3, devices=devs + [EDU]
+                      if extra_guests else devs)
+        s = self.series(r)
+        moves = [v - self.stamp for v in s["mover"]["move"]]
+        return r, s, moves
+
+    def moves(self):
+        for n in (1, 16, 32):
+            r, s, m = self._move(n)
+            self.row(f"HC_SCHED_MOVE of a guest with {n} bound message{'s' * (n > 1)}, "
+                     "round trip", self.med(m), "≤ 2,000" if n == 32 else "",
+                     how="guest stamps around the hypercall; all CPUs together")
+
+    def routes(self):
+        """Route operations and delivery as the number of bound messages grows."""
+        rows = []
+        for n in self.args.routes:
+            extra = [("b", 2, f"mode=self dev={EDU_BDF} rounds={self.args.rounds}")]
+            if n == 1:
+                extra = []
+            r, s, m = self._move(n, extra)
+            deliver = self.med(self.diffs(s["b"]["raise"], s["b"]["handler_in"])) if extra \
+                else None
+            rows.append((n, self.med(m), round(self.med(m) / n), deliver))
+            self.progress(f"  routes={n}: move {self.med(m)}, delivery {deliver}")
+        self.write_csv("routes", ["routes", "move", "move_per_route", "trigger_to_handler"], rows)
+        self.plot("routes", "bound messages (routes)", "instructions",
+                  [(2, "HC_SCHED_MOVE round trip"), (4, "trigger → handler (another guest)")],
+                  logx=True)
+
+    def boot_time(self):
+        rows = []
+        for cpus in self.args.cpus:
+            n = min(cpus, 32)
+            guests = [(f"g{k}", k * cpus // n, "mode=boot") for k in range(n)]
+            r = self.boot(f"boot_{cpus}", guests, smp=cpus, timeout=600 + 20 * cpus,
+                          stamps=True)
+            m = self.marks(r)
+            start = max(v[0] for v in (g["start"] for g in self.series(r).values()))
+            ms = (start - m["kmain"]) / 1e6
+            cal = (m["calibrated"] - m["kmain"]) / 1e6
+            smp = (m["smp_done"] - m["calibrated"]) / 1e6
+            rows.append((cpus, round(ms, 2), round(cal, 2), round(smp, 2)))
+            target = {4: "≤ 20", 64: "≤ 60"}.get(cpus, "")
+            self.row(f"boot: kmain → every guest running, {cpus} CPU{'s' * (cpus > 1)}",
+                     f"{ms:.1f}", target, unit="ms (virtual)",
+                     how=f"calibration {cal:.1f} ms, starting CPUs {smp:.1f} ms")
+            self.progress(f"  {cpus} CPUs: {ms:.1f} ms")
+        self.write_csv("boot", ["cpus", "ms", "calibration_ms", "smp_ms"], rows)
+        self.plot("boot", "CPUs", "ms of virtual time to every guest running",
+                  [(2, "kmain → guests running"), (3, "TSC calibration"),
+                   (4, "starting the other CPUs")], logx=True)
+
+    def latency(self):
+        if not courier.kvm_usable():
+            self.progress("  skipped: KVM is not usable here (/dev/kvm with VMX or SVM); "
+                          "TCG cannot give real-time latency")
+            return
+        res = {}
+        for mode in ("direct", "forward"):
+            guests = [("ping", 0, f"mode=ping peer=pong rounds=1000 dev={EDU_BDF}"),
+                      ("pong", 1, "mode=pong peer=ping rounds=1000")]
+            r = self.boot(f"latency_{mode}", guests, smp=2, devices=[EDU], accel="kvm",
+                          cmdline="route=forward" if mode == "forward" else "")
+            s = self.series(r)
+            res[mode] = sorted(self.diffs(s["ping"]["send"], s["pong"]["recv"], False))
+        rows = []
+        for mode, v in res.items():
+            p = lambda q: v[min(len(v) - 1, int(q * len(v)))]   # noqa: E731
+            for q, name in ((0.5, "median"), (0.99, "p99")):
+                self.row(f"KVM: device trigger → handler, route={mode}, {name}", p(q),
+                         "≤ 0.5× forward" if mode == "direct" else "", unit="TSC cycles")
+            self.row(f"KVM: device trigger → handler, route={mode}, max", v[-1],
+                     unit="TSC cycles")
+        for i in range(len(res["direct"])):
+            rows.append(((i + 1) / len(res["direct"]), res["direct"][i], res["forward"][i]))
+        self.write_csv("latency", ["fraction", "direct", "forward"], rows)
+        self.plot("latency", "TSC cycles", "fraction of messages", [(2, "direct"),
+                                                                      (3, "forward")],
+                  xcol=True)
+
+    # ---- output ---------------------------------------------------------------------------
+
+    def plot(self, name, xlabel, ylabel, cols, logx=False, xcol=False):
+        if not shutil.which("gnuplot"):
+            self.progress(f"  no gnuplot: {name}.csv not plotted")
+            return
+        data = os.path.join(self.out, name + ".csv")
+        png = os.path.join(self.out, name + ".png")
+        if xcol:        # a CDF: the value on x, the fraction on y
+            lines = ", ".join(f"'{data}' using {c}:1 with steps title '{t}'" for c, t in cols)
+        else:
+            lines = ", ".join(f"'{data}' using 1:{c} with linespoints title '{t}'"
+                              for c, t in cols)
+        script = (f"set terminal png size 800,500; set output '{png}'; set datafile separator ','; "
+                  f"set key autotitle columnhead; set key top left; set grid; "
+                  f"set xlabel '{xlabel}'; set ylabel '{ylabel}'; "
+                  + ("set logscale x 2; " if logx else "") + f"plot {lines}")
+        subprocess.run(["gnuplot", "-e", script], check=True)
+
+    def write_table(self):
+        self.write_csv("paths", ["path", "target", "measured", "unit", "how"],
+                       [(r["path"], r["target"], r["measured"], r["unit"], r["how"])
+                        for r in self.rows])
+        with open(os.path.join(self.out, "paths.md"), "w") as f:
+            f.write("| path | target | measured | unit |\n|---|---|---|---|\n")
+            for r in self.rows:
+                m = r["measured"]
+                f.write(f"| {r['path']} | {r['target']} | "
+                        f"{'n/a' if m is None else m} | {r['unit']} |\n")
+
+    def progress(self, text):
+        print(text, flush=True)
+
+
+SCENARIOS = ["hypercalls", "direct", "delivery", "events", "moves", "routes", "boot_time",
+             "latency"]
+
+
+def numbers(text):
+    return [int(x) for x in text.split(",") if x]
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog="scripts/bench.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=os.path.join(courier.BUILD, "bench"))
+    p.add_argument("--only", help="run the scenarios whose name matches (glob or substring)")
+    p.add_argument("--rounds", type=int, default=200)
+    p.add_argument("--cpus", type=numbers, default=[1, 4, 16, 64])
+    p.add_argument("--routes", type=numbers, default=[1, 2, 4, 8, 16, 32])
+    args = p.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    b = Bench(args)
+    for f in (b.elf, b.bench_elf, b.guest):
+        if not os.path.exists(f):
+            sys.exit(f"bench: {f} is missing: run `make bench`")
+    pick = [s for s in SCENARIOS if not args.only or args.only in s or
+            fnmatch.fnmatch(s, args.only)]
+    if "hypercalls" not in pick:
+        pick.insert(0, "hypercalls")            # every guest-side figure needs the stamp cost
+    failed = 0
+    for i, name in enumerate(pick, 1):
+        t0 = time.monotonic()
+        b.progress(f"bench: [{i}/{len(pick)}] {name} ...")
+        try:
+            getattr(b, name)()
+            b.progress(f"bench: [{i}/{len(pick)}] {name} done in {time.monotonic() - t0:.0f} s")
+        except BenchError as e:
+            failed += 1
+            b.progress(f"bench: [{i}/{len(pick)}] {name} FAILED: {e}")
+    b.write_table()
+    print(f"bench: table in {os.path.join(args.out, 'paths.md')}; CSV files and plots in "
+          f"{args.out}/")
+    with open(os.path.join(args.out, "paths.md")) as f:
+        print(f.read(), end="")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
