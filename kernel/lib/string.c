@@ -1,19 +1,26 @@
+#include <stdint.h>
 #include "kernel/lib/string.h"
 
+/* String instructions, eight bytes at a time, then the odd bytes: fast on every x86-64 CPU
+ * and an eighth of the steps of a byte loop (zeroing guests' RAM was most of the boot). */
 void *memset(void *d, int c, size_t n)
 {
-	unsigned char *p = d;
-	while (n--)
-		*p++ = (unsigned char)c;
+	void *p = d;
+	size_t q = n / 8, r = n % 8;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(r) : "a"(v) : "memory");
 	return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
-	unsigned char *dp = d;
-	const unsigned char *sp = s;
-	while (n--)
-		*dp++ = *sp++;
+	void *dp = d;
+	size_t q = n / 8, r = n % 8;
+
+	__asm__ volatile("rep movsq" : "+D"(dp), "+S"(s), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(r) : : "memory");
 	return d;
 }
 
