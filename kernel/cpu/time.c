@@ -17,17 +17,24 @@
 #define PORT_B_GATE2            BIT(0)
 #define PORT_B_SPEAKER          BIT(1)
 #define PORT_B_OUT2             BIT(5)
-#define CAL_MS                  10
+/* Short windows: the shortest of three rounds discards a round a preempted virtual CPU
+ * stretched, and 2 ms of PIT is 2386 ticks, well under 0.1% of quantisation. */
+#define PIT_CAL_US              2000
+#define APIC_CAL_US             1000
 #define CAL_ROUNDS              3
 #define PIT_WAIT_SPINS          100000000ull
+#define AGREE_PERMILLE          20      /* two sources further apart than 2% get a warning */
 
-#define CPUID_TSC_LEAF          0x15
+#define CPUID_TSC_LEAF          0x15    /* SDM vol. 2 CPUID: TSC / crystal ratio, crystal Hz */
+#define CPUID_FREQ_LEAF         0x16    /* processor base frequency, MHz */
+#define CPUID_APM_LEAF          0x80000007
+#define CPUID_APM_INVARIANT_TSC BIT(8)  /* EDX: the TSC runs at a constant rate in every state */
 
 static uint64_t tsc_hz, tsc_boot, apic_timer_hz;
 static const char *source = "none";
+static bool by_pit;             /* the rate came from the PIT (else from CPUID) */
 
-
-static uint64_t tsc_from_cpuid(void)
+static uint64_t tsc_from_cpuid15(void)
 {
 	if (cpuid(0, 0).eax < CPUID_TSC_LEAF)
 		return 0;
@@ -38,10 +45,24 @@ static uint64_t tsc_from_cpuid(void)
 	return (uint64_t)r.ecx * r.ebx / r.eax;
 }
 
-/* TSC cycles in CAL_MS milliseconds of PIT time; 0 if the PIT never counts down. */
+/* The base frequency (CPUID 16h), which is the TSC's rate on CPUs with an invariant TSC. */
+static uint64_t tsc_from_cpuid16(void)
+{
+	if (cpuid(0, 0).eax < CPUID_FREQ_LEAF)
+		return 0;
+	return (uint64_t)(cpuid(CPUID_FREQ_LEAF, 0).eax & 0xffff) * 1000000;
+}
+
+static bool tsc_invariant(void)
+{
+	return cpuid(0x80000000, 0).eax >= CPUID_APM_LEAF &&
+	       (cpuid(CPUID_APM_LEAF, 0).edx & CPUID_APM_INVARIANT_TSC);
+}
+
+/* TSC cycles in PIT_CAL_US of PIT time; 0 if the PIT never counts down. */
 static uint64_t pit_measure(void)
 {
-	uint16_t count = PIT_HZ * CAL_MS / 1000;
+	uint16_t count = PIT_HZ / 1000 * PIT_CAL_US / 1000;
 	uint8_t b = inb(PORT_B);
 
 	outb(PORT_B, (b & ~PORT_B_SPEAKER) & ~PORT_B_GATE2);
@@ -69,7 +90,7 @@ static uint64_t tsc_from_pit(void)
 		if (c && (!best || c < best))
 			best = c;
 	}
-	return best * (1000 / CAL_MS);
+	return best * (1000000 / PIT_CAL_US);
 }
 
 /*
@@ -88,7 +109,7 @@ static uint64_t apic_timer_measure(void)
 		apic_write(APIC_TIMER_INIT, 0xffffffff);
 		uint32_t c0 = apic_read(APIC_TIMER_CUR);
 		uint64_t t0 = rdtsc();
-		time_delay_us(CAL_MS * 1000);
+		time_delay_us(APIC_CAL_US);
 		uint32_t c1 = apic_read(APIC_TIMER_CUR);
 		uint64_t t1 = rdtsc();
 		hz[i] = t1 > t0 ? (uint64_t)(c0 - c1) * tsc_hz / (t1 - t0) : 0;
@@ -99,17 +120,43 @@ static uint64_t apic_timer_measure(void)
 	return MAX(MIN(a, b), MIN(MAX(a, b), c));
 }
 
+/* A second source where there is one: the PIT against CPUID, CPUID 16h against the PIT. */
+static void tsc_check(void)
+{
+	const char *other = by_pit ? "cpuid16" : "pit";
+	uint64_t hz = by_pit ? tsc_from_cpuid16() : tsc_from_pit();
+
+	if (!hz) {
+		log_info("time: no second source to check the TSC rate against");
+		return;
+	}
+	uint64_t diff = hz > tsc_hz ? hz - tsc_hz : tsc_hz - hz;
+	if (diff * 1000 > tsc_hz * AGREE_PERMILLE)
+		log_warn("time: the TSC runs at %llu kHz by %s but %llu kHz by %s",
+			 (unsigned long long)(tsc_hz / 1000), source,
+			 (unsigned long long)(hz / 1000), other);
+	else
+		log_info("time: %s agrees: %llu kHz", other, (unsigned long long)(hz / 1000));
+}
+
 int time_calibrate(void)
 {
 	tsc_boot = rdtsc();
-	if ((tsc_hz = tsc_from_cpuid()))
-		source = "cpuid";
+	if ((tsc_hz = tsc_from_cpuid15()))
+		source = "cpuid15";
+	else if ((tsc_hz = tsc_from_cpuid16()))
+		source = "cpuid16";
 	else if ((tsc_hz = tsc_from_pit()))
-		source = "pit";
+		source = "pit", by_pit = true;
 	if (!tsc_hz) {
-		log_err("time: cannot calibrate the TSC (no CPUID leaf 0x15, PIT does not count)");
+		log_err("time: cannot calibrate the TSC (no CPUID leaf 0x15 or 0x16, PIT does not "
+			"count)");
 		return E_NOSYS;
 	}
+	tsc_check();
+	if (!tsc_invariant())
+		log_info("time: the TSC is not invariant (CPUID 80000007h EDX bit 8 clear): its rate "
+			 "may change with power states");
 
 	apic_timer_hz = apic_timer_measure();
 	if (!apic_timer_hz) {
@@ -151,8 +198,12 @@ void time_delay_us(uint64_t us)
 		cpu_relax();
 }
 
-/* What a tick drives (the scheduler's clock), given by the boot sequence: the same on every CPU. */
+/* What a tick drives (the scheduler's clock), given by the boot sequence: the same on every CPU;
+ * and the APIC timer's count for one tick. */
 static void (*tick_fn)(void);
+static uint32_t tick_count;
+
+#define SHORT_TICK_HZ           10000
 
 static void tick(struct trap_frame *frame, void *arg)
 {
@@ -167,5 +218,13 @@ void time_start_tick(unsigned hz, void (*on_tick)(void))
 	apic_write(APIC_TIMER_DIV, APIC_TIMER_DIV_16);
 	apic_write(APIC_LVT_TIMER, APIC_LVT_PERIODIC | VEC_TIMER);
 	uint64_t count = apic_timer_hz / hz;
-	apic_write(APIC_TIMER_INIT, count ? (uint32_t)MIN(count, 0xffffffffull) : 1);
+	tick_count = count ? (uint32_t)MIN(count, 0xffffffffull) : 1;
+	apic_write(APIC_TIMER_INIT, tick_count);
+}
+
+void time_tick_short(bool on)
+{
+	uint32_t short_count = (uint32_t)MAX(apic_timer_hz / SHORT_TICK_HZ, 1ull);
+
+	apic_write(APIC_TIMER_INIT, on ? MIN(short_count, tick_count) : tick_count);
 }

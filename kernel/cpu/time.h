@@ -2,6 +2,7 @@
 #ifndef COURIER_KERNEL_CPU_TIME_H
 #define COURIER_KERNEL_CPU_TIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "kernel/lib/compiler.h"
 
@@ -9,6 +10,9 @@
 int time_calibrate(void) __must_check;
 /* Every CPU: start the periodic tick at hz interrupts per second, each calling on_tick. */
 void time_start_tick(unsigned hz, void (*on_tick)(void));
+/* This CPU's tick every 100 us (on) or as started again (off): a short sleep for a CPU that
+ * waits in HLT for others (kernel/cpu/smp.c). */
+void time_tick_short(bool on);
 uint64_t time_since_boot_us(void);
 uint64_t time_since_boot_ns(void);
 /* TSC cycles as nanoseconds. */
