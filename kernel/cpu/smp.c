@@ -17,16 +17,30 @@ struct percpu percpu_area[MAX_CPUS];
 unsigned cpu_count = 1;
 
 extern char trampoline_start[], __trampoline_end[];
-extern char tr_gdt_desc[], tr_far32[], tr_far64[], tr_cr3[], tr_efer[], tr_stack[];
-extern char tr_entry[], tr_arg[];
+extern char tr_gdt_desc[], tr_far32[], tr_far64[], tr_cr3[], tr_efer[];
+extern char tr_entry[], tr_table[], tr_count[];
 
-/* SDM vol. 3 8.4.4.1: INIT, 10 ms, SIPI, 200 us, SIPI. */
-#define INIT_DELAY_US   10000
+/* SDM vol. 3 8.4.4.1: INIT, 10 ms, SIPI, 200 us, SIPI. The 10 ms are for the external 82489DX
+ * APICs of 32-bit-only CPUs: every CPU with long mode has its APIC on chip and is ready for
+ * the SIPI at once (Linux waits for none on them either), so a token wait is left. */
+#define INIT_DELAY_US   10
 #define SIPI_DELAY_US   200
 #define AP_START_US     2000000 /* generous: TCG on a loaded host is slow */
 #define CALL_TIMEOUT_US 5000000
 
 static uint64_t tramp_pa;
+
+/* The APs being started, all at once: boot/trampoline.asm finds its own by its APIC id. */
+struct smp_ap_slot {
+	uint32_t apic_id;
+	uint32_t reserved;
+	uint64_t stack;                 /* first RSP, as if ap_entry had been called */
+	struct percpu *cpu;             /* ap_entry's argument */
+};
+_Static_assert(sizeof(struct smp_ap_slot) == 24, "boot/trampoline.asm SLOT_SIZE");
+_Static_assert(__builtin_offsetof(struct smp_ap_slot, stack) == 8, "SLOT_STACK");
+_Static_assert(__builtin_offsetof(struct smp_ap_slot, cpu) == 16, "SLOT_ARG");
+static struct smp_ap_slot ap_slots[MAX_CPUS];
 
 /* Work handed to an idle CPU by smp_call. */
 struct call {
@@ -49,6 +63,8 @@ static void apic_error(struct trap_frame *f, void *arg)
 }
 
 static void wake(struct trap_frame *f, void *arg) { this_cpu()->ipis_taken++; }
+
+static void ap_online(struct trap_frame *f, void *arg) { }
 
 void smp_local_init(void)
 {
@@ -80,10 +96,12 @@ static void __noreturn ap_entry(struct percpu *cpu)
 	ap_ops->init();
 	cpu->apic_id = apic_id();
 	__atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
+	if (apic_send_ipi(cpu_at(0)->apic_id, VEC_AP_ONLINE))
+		log_warn("smp: cpu %u cannot tell the boot CPU it is up", cpu->index);
 	ap_ops->run();
 }
 
-static int start_ap(struct percpu *cpu)
+static int prepare_ap(struct percpu *cpu, struct smp_ap_slot *slot)
 {
 	uint64_t bottom;
 	uint64_t top = vm_alloc_stack(KSTACK_SIZE, &bottom);
@@ -95,29 +113,52 @@ static int start_ap(struct percpu *cpu)
 	int err = gdt_prepare(cpu);
 	if (err)
 		return err;
-	patch64(OFF(tr_stack), top - 8);   /* as if ap_entry had been called */
-	patch64(OFF(tr_entry), (uint64_t)ap_entry);
-	patch64(OFF(tr_arg), (uint64_t)cpu);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	*slot = (struct smp_ap_slot){ .apic_id = cpu->apic_id, .stack = top - 8, .cpu = cpu };
+	return 0;
+}
 
-	log_debug("smp: starting APIC id %u through page %#llx, stack %#llx", cpu->apic_id,
-		  (unsigned long long)tramp_pa, (unsigned long long)top);
+static bool all_online(unsigned first, unsigned end)
+{
+	for (unsigned i = first; i < end; i++)
+		if (!__atomic_load_n(&cpu_at(i)->online, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
+}
+
+/* INIT to every AP of cpu_at(first..end-1), one wait, then the SIPIs to them all (the second
+ * only to those not up yet), and one deadline for them all. */
+static void start_aps(unsigned first, unsigned end)
+{
 	uint32_t sipi = ICR_DELIVERY_STARTUP | (uint32_t)(tramp_pa >> 12);
-	if ((err = apic_send_ipi(cpu->apic_id, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT)))
-		return err;
+
+	patch64(OFF(tr_table), (uint64_t)&ap_slots[first]);
+	patch64(OFF(tr_count), end - first);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	log_debug("smp: starting %u CPUs through page %#llx", end - first,
+		  (unsigned long long)tramp_pa);
+	time_tick_short(true);
+	for (unsigned i = first; i < end; i++)
+		if (apic_send_ipi(cpu_at(i)->apic_id, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT))
+			log_err("smp: cannot send INIT to APIC id %u", cpu_at(i)->apic_id);
 	time_delay_us(INIT_DELAY_US);
-	for (int i = 0; i < 2 && !cpu->online; i++) {
-		if ((err = apic_send_ipi(cpu->apic_id, sipi)))
-			return err;
+	for (int round = 0; round < 2 && !all_online(first, end); round++) {
+		for (unsigned i = first; i < end; i++)
+			if (!cpu_at(i)->online && apic_send_ipi(cpu_at(i)->apic_id, sipi))
+				log_err("smp: cannot send SIPI to APIC id %u", cpu_at(i)->apic_id);
 		time_delay_us(SIPI_DELAY_US);
 	}
+	/* Halted until each AP's VEC_AP_ONLINE or the short tick wakes us. (Under QEMU's icount
+	 * a CPU that was sent INIT and SIPI starts only once a timer has expired somewhere: the
+	 * short tick is what starts them there; on hardware it costs a few interrupts.) */
 	uint64_t deadline = time_since_boot_us() + AP_START_US;
-	while (!__atomic_load_n(&cpu->online, __ATOMIC_ACQUIRE)) {
-		if (time_since_boot_us() > deadline)
-			return E_TIMEOUT;
-		cpu_relax();
+	for (;;) {
+		irq_disable();
+		if (all_online(first, end) || time_since_boot_us() > deadline)
+			break;
+		__asm__ volatile("sti; hlt" ::: "memory");       /* no wake-up lost in between */
 	}
-	return 0;
+	irq_enable();
+	time_tick_short(false);
 }
 
 static void prepare_trampoline(void)
@@ -131,6 +172,7 @@ static void prepare_trampoline(void)
 	patch32(OFF(tr_far64), (uint32_t)tramp_pa + *(uint32_t *)(tr_far64));
 	patch64(OFF(tr_cr3), vm_kernel_root());
 	patch64(OFF(tr_efer), rdmsr(MSR_EFER) & (EFER_LME | EFER_NXE));
+	patch64(OFF(tr_entry), (uint64_t)ap_entry);
 }
 
 unsigned smp_boot(const struct acpi_madt *madt, unsigned maxcpus, const struct smp_ap_ops *ops)
@@ -149,8 +191,11 @@ unsigned smp_boot(const struct acpi_madt *madt, unsigned maxcpus, const struct s
 	}
 	prepare_trampoline();
 	trap_set_handler(VEC_IPI_WAKE, wake, 0);
+	trap_set_handler(VEC_AP_ONLINE, ap_online, 0);
 
-	for (unsigned i = 0; i < madt->n_cpus && cpu_count < maxcpus; i++) {
+	/* Every AP's stacks and descriptors first, then all of them started together. */
+	unsigned end = 1;
+	for (unsigned i = 0; i < madt->n_cpus && end < maxcpus; i++) {
 		const struct acpi_cpu *ac = &madt->cpus[i];
 		if (!ac->enabled || ac->apic_id == bsp->apic_id)
 			continue;
@@ -158,20 +203,30 @@ unsigned smp_boot(const struct acpi_madt *madt, unsigned maxcpus, const struct s
 			log_err("smp: cpu with APIC id %u needs x2APIC mode; not started", ac->apic_id);
 			continue;
 		}
-		struct percpu *cpu = cpu_at(cpu_count);
+		struct percpu *cpu = cpu_at(end);
 		memset(cpu, 0, sizeof(*cpu));
 		cpu->self = cpu;
-		cpu->index = cpu_count;
+		cpu->index = end;
 		cpu->apic_id = ac->apic_id;
 		cpu->acpi_uid = ac->uid;
-		int err = start_ap(cpu);
+		int err = prepare_ap(cpu, &ap_slots[end]);
 		if (err) {
-			log_err("smp: cpu with APIC id %u did not start: %s", ac->apic_id,
+			log_err("smp: cpu with APIC id %u not started: %s", ac->apic_id,
 				error_name(err));
-			continue;       /* its slot is reused by the next CPU */
+			continue;       /* its slot goes to the next CPU */
 		}
-		cpu_count++;
-		online++;
+		end++;
+	}
+	start_aps(1, end);
+	/* One that did not come up keeps its index (it may still come up late, on its own
+	 * stack); it is never online, so nothing runs there. */
+	cpu_count = end;
+	for (unsigned i = 1; i < end; i++) {
+		if (cpu_at(i)->online)
+			online++;
+		else
+			log_err("smp: cpu with APIC id %u did not start: %s", cpu_at(i)->apic_id,
+				error_name(E_TIMEOUT));
 	}
 	return online;
 }

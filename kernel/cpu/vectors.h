@@ -15,6 +15,7 @@
 #define VEC_IPI_PONG            0xf2
 #define VEC_IPI_WAKE            0xf3    /* wakes a CPU: smp_call work, and the scheduler's
                                          * kick (a guest queued or woken there, a move) */
+#define VEC_AP_ONLINE           0xf4    /* an AP tells the boot CPU it is up (kernel/cpu/smp.c) */
 #define VEC_APIC_ERROR          0xfe
 #define VEC_SPURIOUS            0xff
 
