@@ -171,9 +171,13 @@ unsigned evt_block(void)
 
 bool evt_wait(bool (*done)(void *arg), void *arg, uint64_t timeout_ns)
 {
-	uint64_t now = hc_time();
-	uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+	uint64_t deadline = UINT64_MAX;
 	bool ok;
+
+	if (timeout_ns) {       /* without one, no HC_TIME: a wait already over costs no hypercall */
+		uint64_t now = hc_time();
+		deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+	}
 
 	upcalls_disable();
 	for (;;) {
