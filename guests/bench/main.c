@@ -97,8 +97,10 @@ static int retry(int (*fn)(uint64_t, uint64_t), uint64_t a, uint64_t b)
 	uint64_t end = hc_time() + TIMEOUT_NS;
 	int err;
 
-	while ((err = fn(a, b)) == -COURIER_EPERM && hc_time() < end)
+	while ((err = fn(a, b)) == -COURIER_EPERM && hc_time() < end) {
+		__asm__ volatile("pause");
 		hc_yield();
+	}
 	return err;
 }
 
@@ -172,8 +174,9 @@ static bool mode_ping(void)
 
 	if (peer < 0 || port < 0 || evt_offer((unsigned)port, (uint64_t)peer) < 0)
 		return false;
-	/* Pong's first event says it has offered its port 0. */
-	if (!evt_wait(reached, &(uint64_t){ 1 }, TIMEOUT_NS) ||
+	/* Pong's first event says it has offered its port 0. Blocked, not polling: under QEMU's
+	 * icount a CPU that polls can keep the others from running. */
+	if (!evt_wait(reached, &(uint64_t){ 1 }, 0) ||
 	    (via_edu && (!edu_setup() || bind_fn((uint64_t)peer, 0) < 0)))
 		return false;
 	for (uint64_t i = 0; i < warm + rounds; i++) {
