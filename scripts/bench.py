@@ -259,8 +259,8 @@ class Bench:
             self.progress(f"  routes={n}: move {self.med(m)}, delivery {deliver}")
         self.write_csv("routes", ["routes", "move", "move_per_route", "trigger_to_handler"], rows)
         self.plot("routes", "bound messages (routes)", "instructions",
-                  [(2, "HC_SCHED_MOVE round trip"), (4, "trigger → handler (another guest)")],
-                  logx=True)
+                  [(2, "HC_SCHED_MOVE round trip"), (4, "trigger → handler, a guest on CPU 2")],
+                  logx=True, logy=True)
 
     def boot_time(self):
         rows = []
@@ -315,7 +315,7 @@ class Bench:
 
     # ---- output ---------------------------------------------------------------------------
 
-    def plot(self, name, xlabel, ylabel, cols, logx=False, xcol=False):
+    def plot(self, name, xlabel, ylabel, cols, logx=False, xcol=False, logy=False):
         if not shutil.which("gnuplot"):
             self.progress(f"  no gnuplot: {name}.csv not plotted")
             return
@@ -326,10 +326,12 @@ class Bench:
         else:
             lines = ", ".join(f"'{data}' using 1:{c} with linespoints title '{t}'"
                               for c, t in cols)
-        script = (f"set terminal png size 800,500; set output '{png}'; set datafile separator ','; "
+        script = (f"set terminal png size 800,500 noenhanced; set output '{png}'; "
+                  f"set datafile separator ','; "
                   f"set key autotitle columnhead; set key top left; set grid; "
                   f"set xlabel '{xlabel}'; set ylabel '{ylabel}'; "
-                  + ("set logscale x 2; " if logx else "") + f"plot {lines}")
+                  + ("set logscale x 2; " if logx else "") + ("set logscale y; " if logy else "")
+                  + f"plot {lines}")
         subprocess.run(["gnuplot", "-e", script], check=True)
 
     def write_table(self):
