@@ -163,7 +163,8 @@ void sched_wake(struct guest *g)
 {
 	/* The guest this CPU runs: only it could block itself, and not while this CPU is in the
 	 * hypervisor; the way back to it enters the upcall. No lock, no IPI. */
-	if (g == this_cpu()->current && g->state == GUEST_RUNNING)
+	if (g == this_cpu()->current && g->state == GUEST_RUNNING &&
+	    !__atomic_load_n(&g->wake_at_ns, __ATOMIC_RELAXED))
 		return;
 	uint64_t f = spin_lock_irqsave(&g->sched_lock);
 	int kick = -1;
