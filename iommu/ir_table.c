@@ -220,14 +220,20 @@ static int invalidate(struct ir_table *t, unsigned index, unsigned n)
 	return err;
 }
 
-int ir_write(struct ir_table *t, unsigned index, struct vtd_irte e)
+int ir_write_logged(struct ir_table *t, unsigned index, struct vtd_irte e, bool logged)
 {
 	if (index >= t->entries)
 		return E_RANGE;
 	store(t, index, e);
 	int err = invalidate(t, index, 1);
-	report_write(t, index, 1, err);
+	if (logged)
+		report_write(t, index, 1, err);
 	return err;
+}
+
+int ir_write(struct ir_table *t, unsigned index, struct vtd_irte e)
+{
+	return ir_write_logged(t, index, e, true);
 }
 
 void ir_batch_begin(struct ir_batch *b, struct ir_table *t)
@@ -235,6 +241,7 @@ void ir_batch_begin(struct ir_batch *b, struct ir_table *t)
 	b->t = t;
 	b->n = 0;
 	b->err = 0;
+	b->logged = true;
 	vtd_inv_begin(&b->inv, t->u);
 }
 
@@ -257,7 +264,7 @@ int ir_batch_run(struct ir_batch *b)
 
 	if (!err)
 		err = b->err;
-	for (unsigned i = 0; i < b->n; i++)
+	for (unsigned i = 0; b->logged && i < b->n; i++)
 		report_write(b->t, b->index[i], 1, err);
 	return err;
 }

@@ -59,6 +59,9 @@ struct vtd_irte ir_read(const struct ir_table *t, unsigned index);
  * caller owns the index (no two writers of one entry at once).
  */
 int ir_write(struct ir_table *t, unsigned index, struct vtd_irte e) __must_check;
+/* The same, with its @irte record only when logged. */
+int ir_write_logged(struct ir_table *t, unsigned index, struct vtd_irte e, bool logged)
+	__must_check;
 /* Write n entries from index (n a power of two, index aligned to n), then one masked
  * invalidation (IM = log2 n, split where ECAP.MHMV is smaller) and one wait. */
 /*
@@ -74,6 +77,7 @@ struct ir_batch {
 	unsigned index[IR_BATCH_MAX];
 	unsigned n;
 	int err;
+	bool logged;                    /* @irte per entry (ir_batch_begin sets it) */
 };
 void ir_batch_begin(struct ir_batch *b, struct ir_table *t);
 void ir_batch_write(struct ir_batch *b, unsigned index, struct vtd_irte e);

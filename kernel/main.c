@@ -35,6 +35,7 @@
 #include "iommu/ir_table.h"
 #include "kernel/cpu/irq.h"
 #include "msi/msi.h"
+#include "msi/route.h"
 #include "pci/cfg.h"
 #include "pci/pci.h"
 
@@ -259,6 +260,7 @@ static void __noreturn kmain_on_stack(void)
 	ir_setup();
 	guest_msg_set_storm_rate(options.storm_rate);
 	guest_msg_set_forward(options.route == ROUTE_FORWARD);
+	route_set_log_moves(options.log_moves);
 	guests_create(&mb);
 
 	if (options.selftests & SELFTEST_SMP)

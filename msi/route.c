@@ -45,6 +45,10 @@ static void slot_free(const struct route *r)
 	fifo_push(r);
 }
 
+static bool log_moves;
+
+void route_set_log_moves(bool on) { log_moves = on; }
+
 static void report_route(const struct route *r)
 {
 	char s[PCI_BDF_STRLEN];
@@ -202,9 +206,10 @@ static int retarget_locked(struct route *r, unsigned cpu)
 	r->cpu = cpu;
 	r->vector = (unsigned)v;
 	/* Only the low half changes: one 64-bit store (iommu/irte.h), then IEC + wait. */
-	int err = ir_write(r->md->ir, r->irte, e.e);
+	int err = ir_write_logged(r->md->ir, r->irte, e.e, log_moves);
 	r->moves++;
-	report_route(r);
+	if (log_moves)
+		report_route(r);
 	if (err) {
 		/* The unit may use either entry: both vectors stay routed to the handler. */
 		log_err("route: IRTE %u not invalidated; vector %#x of cpu %u stays allocated",
@@ -223,6 +228,7 @@ static struct ir_batch *batch_for(struct ir_batch *b, unsigned *nb, struct ir_ta
 	if (*nb == IOMMU_MAX_UNITS)
 		return 0;
 	ir_batch_begin(&b[*nb], t);
+	b[*nb].logged = log_moves;
 	return &b[(*nb)++];
 }
 
@@ -276,7 +282,8 @@ static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 	/* 3. The old vectors drain and go, one IPI per old CPU. */
 	bool kick[MAX_CPUS] = { false };
 	for (unsigned i = 0; i < m; i++) {
-		report_route(old[i].r);
+		if (log_moves)
+			report_route(old[i].r);
 		if (berr[old[i].b - batches]) {
 			/* The unit may use either entry: both vectors stay routed to the handler. */
 			log_err("route: IRTE %u not invalidated; vector %#x of cpu %u stays allocated",

@@ -10,8 +10,9 @@
  *   route_destroy(route)                stop it; the message is masked where it can be
  *
  * A route gets a vector on its CPU and the IRTE base + k names (CPU's APIC, vector) with the
- * function's source-id check; its message is unmasked last. Every change prints
- * `@route dev msg irte cpu apic vector unit` (`-` for cpu, apic and vector once destroyed).
+ * function's source-id check; its message is unmasked last. Creating and destroying it print
+ * `@route dev msg irte cpu apic vector unit` (`-` for cpu, apic and vector once destroyed), and
+ * so does a move with log_moves=on (route_set_log_moves).
  *
  * Retargeting (docs/architecture.md, "Moving a route"): a vector on the new CPU with the same
  * handler; the IRTE's low 64 bits (destination and vector) in one store; an IEC invalidation
@@ -81,6 +82,13 @@ int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu) __mus
  */
 int route_mask(struct route *r, bool masked);
 int route_destroy(struct route *r);
+/*
+ * Whether a retarget prints @route (and its IRTE write @irte) for each message it moves. Off by
+ * default: a move of 32 messages would otherwise spend most of its time formatting 64 records
+ * (moves are counted in struct route.moves and reported by the guest's @guest ... moved).
+ * log_moves=on turns it on, for experiments that follow every message.
+ */
+void route_set_log_moves(bool on);
 
 /* No vector of r is still being released (its last move is complete on every CPU). */
 bool route_settled(const struct route *r);

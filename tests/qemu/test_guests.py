@@ -482,7 +482,7 @@ def test_edu_msi_follows_guest():
     rounds = 60
     mods = [(elf("edu"), f"name=edumove cpu=0 dev={EDU_BDF} msi_rounds={rounds} "
              "timeout_ms=5000 hop"), (elf("hello"), "name=bystander cpu=1")]
-    r = boot("exit=idle", smp=3, modules=mods, devices=[EDU_DEV],
+    r = boot("exit=idle log_moves=on", smp=3, modules=mods, devices=[EDU_DEV],
              trace=["vtd_ir_remap_msi"])
     r.check_done(0)
     check_healthy(r)

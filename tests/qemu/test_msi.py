@@ -224,7 +224,8 @@ def msi_scenario(smp, accel="tcg", eim=False):
     def fn():
         if eim and os.environ.get("COURIER_ACCEL") == "tcg":
             raise Skip("eim=on needs KVM (TCG has no x2APIC)")
-        cmdline = "selftest=msi exit=idle" + (" apic=x2apic" if eim else "")
+        # log_moves=on: every retarget's @route, which the trace is compared with
+        cmdline = "selftest=msi exit=idle log_moves=on" + (" apic=x2apic" if eim else "")
         args = QEMU_ARGS + (["-global", "intel-iommu.eim=on"] if eim else [])
         r = run(cmdline, smp=smp, accel=accel, devices=DEVICES, qemu_args=args, trace=TRACE)
         r.check_done(0)

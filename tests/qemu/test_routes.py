@@ -58,8 +58,8 @@ def hop_boot(n, hops):
     """A guest binds n messages of a virtio-rng (MSI-X) to its own ports and moves hops times."""
     mods = [(elf("msgs"), f"name=mover cpu=1 dev=00:12.0 n={n} hops={hops}"),
             (elf("hello"), "name=other cpu=0")]
-    r = boot("exit=idle", smp=3, modules=mods, devices=["virtio-rng-pci,vectors=32,addr=0x12"],
-             trace=[WAIT, IEC], timeout=90)
+    r = boot("exit=idle log_moves=on", smp=3, modules=mods,
+             devices=["virtio-rng-pci,vectors=32,addr=0x12"], trace=[WAIT, IEC], timeout=90)
     check_healthy(r)
     r.check_done(0)
     check_exited(r, "mover")

@@ -24,7 +24,7 @@ def shares():
     mods = [(elf("msgs"), "name=hog cpu=1 dev=00:12.0,00:14.0,00:15.0 n=128"),
             (elf("msgs"), "name=victim cpu=2 dev=00:13.0 n=5 move_to=1 delay_ms=300"),
             (elf("hello"), "name=third cpu=0")]
-    r = boot("exit=idle", smp=3, modules=mods, devices=DEVICES, timeout=60)
+    r = boot("exit=idle log_moves=on", smp=3, modules=mods, devices=DEVICES, timeout=60)
     check_healthy(r)
     r.check_done(0)
     share = VECTORS // 3
