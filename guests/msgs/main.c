@@ -2,14 +2,15 @@
  * msgs: asks for as many messages of its devices as it is told and binds each to a port of its
  * own, to show what a guest may take of what guests share.
  *
- *   dev=<bdf>[,<bdf>...] n=<N> [move_to=<cpu>] [delay_ms=<ms>] [hops=<M>]
+ *   dev=<bdf>[,<bdf>...] n=<N> [move_to=<cpu>] [delay_ms=<ms>] [hops=<M>] [hold_ms=<ms>]
  *
  * delay_ms: first waits that long (yielding), to come after another guest. hops: after binding,
  * moves itself M times between its CPU and the next (its messages follow each time).
  * For each device: allocates N messages (HC_DEV_MSG_ALLOC; at most what the device has) and
  * binds message k to a new port of its own until a bind fails, printing "msgs guest=<name>
  * dev=<bdf> alloc=<ok|ERR> bound=<k> stop=<ERR|->". With move_to it then moves itself to that
- * CPU (its bound messages must follow). Last line: "msgs guest=<name> bound=<total>
+ * CPU (its bound messages must follow). With hold_ms it then stays that long, blocked,
+ * holding its bindings, before it exits. Last line: "msgs guest=<name> bound=<total>
  * cpu=<its CPU> result=pass" (exit 0), or result=fail (exit 1) without devices or when the
  * move failed.
  */
@@ -66,5 +67,9 @@ int main(int argc, char **argv)
 	}
 	printf("msgs guest=%s bound=%llu cpu=%llu result=%s\n", argv[0], (unsigned long long)bound,
 	       (unsigned long long)cpu, ok ? "pass" : "fail");
+	/* hold_ms: keep the bindings that long (the hypervisor may move us meanwhile), blocked. */
+	uint64_t until_ns = hc_time() + guest_arg_u64("hold_ms", 0) * 1000000ull;
+	while (hc_time() < until_ns)
+		hc_block_until(until_ns);
 	return ok ? 0 : 1;
 }

@@ -36,8 +36,8 @@
  * When anything fails, the driver sends to each frontend's stop port S (default P + 1, the
  * second port a frontend allocates), so the frontends end instead of blocking forever.
  *
- * Lines: "xhci guest=<name> frontend=<f> k=<k> id=<id> port=<p>|granted=<k> ack_port=<k>" per
- * frontend;
+ * Lines: "xhci guest=<name> frontend=<f> k=<k> id=<id> port=<p>|granted=<k>|granted_at_boot=<k>
+ * ack_port=<k>" per frontend;
  * "xhci guest=<name> round=<r> events=<n> acks=<n> result=pass|fail" per round; per
  * interrupter "xhci guest=<name> intr=<k> frontend=<f> events=<n> bad=<n> other=<n>
  * acks=<n> result=pass|fail"; last "xhci guest=<name> dev=<bdf> rounds=<N> frontends=<n>

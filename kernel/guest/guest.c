@@ -119,11 +119,13 @@ void guests_report_stats(void)
 		if (g->state == GUEST_REJECTED)
 			continue;
 		report("stat guest=%s events=%llu hypercalls=%llu cpu_time=%llu state=%s "
-		       "reports_dropped=%llu restarts=%u msgs_dropped=%llu", g->name,
+		       "reports_dropped=%llu restarts=%u msgs_dropped=%llu moves=%llu batches=%llu",
+		       g->name,
 		       (unsigned long long)g->events, (unsigned long long)g->hypercalls,
 		       (unsigned long long)g->cpu_time_us, guest_state_name(g->state),
 		       (unsigned long long)g->reports_dropped, g->restarts,
-		       (unsigned long long)g->msgs_dropped);
+		       (unsigned long long)g->msgs_dropped, (unsigned long long)g->moves,
+		       (unsigned long long)g->batches);
 		for (unsigned p = 0; p < COURIER_EVT_PORTS; p++)
 			if (g->ports[p].allocated)
 				report("stat guest=%s port=%u received=%llu cpu=%u", g->name, p,

@@ -700,6 +700,7 @@ void guest_msgs_follow(struct guest *g)
 				rs[n++] = b->route;
 	}
 	int err = n ? route_retarget_many(rs, n, g->cpu) : 0;
+	g->batches += n > 0;
 	spin_unlock_irqrestore(&lock, f);
 	if (err)
 		log_err("guest %s: not all of its %u messages moved to cpu %u: %s", g->name, n,

@@ -251,6 +251,7 @@ int sched_move(struct guest *g, unsigned cpu, struct guest *by)
 			}
 		}
 		g->start->cpu = cpu;    /* the guest can see where it runs (read-only to it) */
+		g->moves++;
 		/* Under the lock, so a guest's records come in the order its states changed;
 		 * a guest's own requests only as fast as guest_may_report allows. */
 		if (!by || guest_may_report(by))
