@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include "kernel/arch/desc.h"
 
-#define MAX_CPUS 64
+#define MAX_CPUS 256
 
 struct trap_frame;
 typedef void (*vector_handler_t)(struct trap_frame *frame, void *arg);

@@ -9,6 +9,7 @@ cr2` on a fault, and `@done status` last.
 import re
 
 from courier import run, scenario
+from test_guests import edu_tests, elf, texts
 
 MIB = 1 << 20
 # q35 always has these; DMAR because every boot has an intel-iommu.
@@ -253,3 +254,32 @@ def test_maxcpus():
 
 
 test_maxcpus.cost = 4
+
+
+def test_smp255_tcg():
+    """255 CPUs, the most xAPIC can address (APIC id 255 is the broadcast): every one comes
+    online and ticks, a guest runs on the last, and its edu message is remapped to that CPU's
+    APIC. No selftest=smp: its IPI round trip per ordered pair would be 64,770 of them."""
+    smp, last = 255, 254
+    mods = [(elf("edu"), f"name=far cpu={last} dev=00:10.0 msi_rounds=5"),
+            (elf("hello"), "name=middle cpu=128")]
+    r = run("exit=idle", smp=smp, mem=1024, modules=mods, devices=["edu,addr=0x10"],
+            timeout=600)
+    r.check_done(0)
+    check_cpus(r, smp)
+    check_ticks(r, smp)
+    apic = {c.int("index"): c.int("apic") for c in r.records("cpu")}[last]
+    binds = [b for b in r.records("bind") if b["guest"] == "far"]
+    assert binds and binds[0].int("cpu") == last, f"edu's message is not bound to CPU {last}"
+    routes = [x for x in r.records("route") if x.int("irte") == binds[0].int("irte") and
+              x["cpu"] != "-"]
+    assert routes and routes[-1].int("apic") == apic, \
+        f"edu's route names APIC {routes[-1]['apic'] if routes else '-'}, CPU {last} has {apic}"
+    msi = edu_tests(r, "far").get("msi")
+    assert msi and msi["result"] == "pass", f"edu on CPU {last}: test=msi {msi}"
+    assert any(t.startswith("hello from middle on cpu 128") for t in texts(r, "middle")), \
+        texts(r, "middle")
+
+
+test_smp255_tcg.cost = 8
+test_smp255_tcg.timeout = 900
