@@ -15,7 +15,7 @@
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
 
 #define MB2_MAX_MMAP    128
-#define MB2_MAX_MODULES 32
+#define MB2_MAX_MODULES 512
 
 /* Memory map entry types (spec 3.6.8). */
 enum {

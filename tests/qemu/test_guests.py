@@ -840,3 +840,21 @@ def test_reject_cmdlines():
 
 
 test_reject_cmdlines.cost = 2
+
+
+def test_guests_256():
+    """256 guests, the most there may be (MAX_GUESTS), over 4 CPUs: each prints its line and
+    exits, and each has its record; a 257th module is refused by name."""
+    n = 256
+    mods = [(elf("hello"), f"name=h{i} cpu={i % 4} mem=1") for i in range(n + 1)]
+    r = boot("exit=idle", smp=4, mem=1024, modules=mods, timeout=300)
+    r.check_done(1)
+    for i in range(n):
+        assert f"hello from h{i} on cpu {i % 4}" in texts(r, f"h{i}"), f"h{i}: {texts(r, f'h{i}')}"
+        check_exited(r, f"h{i}")
+    assert any(f"only {n} of {n + 1} modules loaded" in line for line in r.lines), \
+        "the 257th module was not refused by name"
+
+
+test_guests_256.cost = 6
+test_guests_256.timeout = 600
