@@ -169,6 +169,11 @@ int time_calibrate(void)
 	return 0;
 }
 
+uint64_t time_us_to_cycles(uint64_t us)
+{
+	return us / 1000000 * tsc_hz + us % 1000000 * tsc_hz / 1000000;
+}
+
 uint64_t time_since_boot_us(void)
 {
 	if (!tsc_hz)

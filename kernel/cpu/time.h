@@ -17,6 +17,8 @@ uint64_t time_since_boot_us(void);
 uint64_t time_since_boot_ns(void);
 /* TSC cycles as nanoseconds. */
 uint64_t time_cycles_to_ns(uint64_t cycles);
+/* TSC cycles in us microseconds (0 before calibration). */
+uint64_t time_us_to_cycles(uint64_t us);
 /* Busy-wait; usable with interrupts off. */
 void time_delay_us(uint64_t us);
 

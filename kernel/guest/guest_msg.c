@@ -26,6 +26,7 @@
 #include "kernel/guest/guest_msg.h"
 #include "kernel/lib/error.h"
 #include "kernel/guest/event.h"
+#include "kernel/arch/cpu.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/time.h"
 #include "kernel/guest/guest.h"
@@ -57,7 +58,7 @@ struct binding {
 	unsigned port;
 	struct route *route;
 	/* Written by deliver() on the CPU taking the message (approximate while it moves). */
-	uint64_t window_us;     /* the current storm window began */
+	uint64_t window_tsc;    /* the current storm window began (TSC) */
 	uint32_t window_n;      /* messages in it */
 	bool port_held;         /* held while its port is masked */
 	bool storm_held;        /* held for a storm, until release_us */
@@ -199,6 +200,7 @@ static void list_remove(struct binding *b)
 	b->next = b->next_dev = 0;
 }
 static uint64_t storm_per_window;       /* 0: storms are not looked for */
+static uint64_t storm_window_cycles;    /* STORM_WINDOW_US in TSC cycles (guest_msg_shares) */
 static unsigned share_routes;                   /* 0: no shares (before the guests start) */
 static bool forward;                            /* route=forward: the baseline (below) */
 /* Device messages each CPU took, by the guest whose port they were for (@msgs). */
@@ -210,6 +212,7 @@ void guest_msg_shares(unsigned loaded)
 	unsigned vectors = VEC_DYNAMIC_LAST - VEC_DYNAMIC_FIRST + 1;
 	unsigned owners[GUEST_IR_UNITS] = { 0 };
 
+	storm_window_cycles = time_us_to_cycles(STORM_WINDOW_US);
 	if (!loaded)
 		return;
 	share_routes = MIN(vectors, (unsigned)BINDINGS_MAX) / loaded;
@@ -295,21 +298,23 @@ static void deliver(struct route *r, void *arg)
 		__atomic_add_fetch(&b->target->msgs_dropped, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	__atomic_add_fetch(&taken[this_cpu()->index][b->target->id], 1, __ATOMIC_RELAXED);
+	taken[this_cpu()->index][b->target->id]++;     /* this CPU's row: no other writer */
 	evt_raise(b->target, b->port);
 	if (port_masked(b) && !b->port_held) {
 		b->port_held = true;
 		hold_sync(b);
 	}
+	/* The window in raw TSC cycles: no conversion to time on every message. */
 	if (!storm_per_window || b->storm_held)
 		return;
-	uint64_t now = time_since_boot_us();
-	if (now - b->window_us >= STORM_WINDOW_US) {
-		b->window_us = now;
+	uint64_t tsc = rdtsc();
+	if (tsc - b->window_tsc >= storm_window_cycles) {
+		b->window_tsc = tsc;
 		b->window_n = 0;
 	}
 	if (++b->window_n <= storm_per_window)
 		return;
+	uint64_t now = time_since_boot_us();
 	b->storms = b->last_storm_us && now - b->last_storm_us < STORM_AGAIN_US ?
 		    MIN(b->storms + 1, STORM_HOLD_MAX_SHIFT) : 0;
 	b->last_storm_us = now;
