@@ -72,6 +72,11 @@ $(BUILD)/bench-hv/%.o: %.c
 	@$(if $(Q),echo "  CC      $< (bench)")
 	$(Q)$(CC) $(HV_CFLAGS) -DBENCH -c $< -o $@
 
+$(BUILD)/bench-hv/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (bench)")
+	$(Q)$(CC) $(HV_CFLAGS) -DBENCH -c $< -o $@
+
 $(BUILD)/bench-hv/%.o: %.asm
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $< (bench)")
