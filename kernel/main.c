@@ -136,6 +136,10 @@ static void __boot acpi_setup(void)
 	if (t && acpi_parse_mcfg(phys_to_virt(t->pa), t->len, &mcfg) < 0)
 		log_err("acpi: MCFG unusable; PCI falls back to port I/O");
 	dmar = acpi_find_one(&acpi, "DMAR");
+	uint64_t hpet;
+	t = acpi_find(&acpi, "HPET", 0);
+	if (t && acpi_parse_hpet(phys_to_virt(t->pa), t->len, &hpet) == 0)
+		time_set_hpet(hpet);
 }
 
 /*

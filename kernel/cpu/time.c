@@ -3,7 +3,9 @@
 #include "kernel/arch/cpu.h"
 #include "kernel/lib/error.h"
 #include "kernel/arch/io.h"
+#include "kernel/arch/mmio.h"
 #include "kernel/lib/log.h"
+#include "kernel/lib/string.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/trap.h"
 #include "kernel/cpu/vectors.h"
@@ -25,6 +27,17 @@
 #define PIT_WAIT_SPINS          100000000ull
 #define AGREE_PERMILLE          20      /* two sources further apart than 2% get a warning */
 
+/* IA-PC HPET 1.0a, 2.3: the general registers of the event timer block. */
+#define HPET_REGS_SIZE          1024
+#define HPET_GCAP_ID            0x000   /* 63:32 the main counter's period, femtoseconds */
+#define HPET_GEN_CONF           0x010
+#define  HPET_ENABLE_CNF        BIT(0)  /* the main counter runs */
+#define HPET_MAIN_COUNTER       0x0f0
+#define HPET_PERIOD_MAX_FS      100000000u      /* 2.3.4: at most 100 ns a tick */
+#define HPET_CAL_NS             2000000u        /* one calibration window: 2 ms */
+#define FS_PER_NS               1000000u
+#define NS_PER_S                1000000000ull
+
 #define CPUID_TSC_LEAF          0x15    /* SDM vol. 2 CPUID: TSC / crystal ratio, crystal Hz */
 #define CPUID_FREQ_LEAF         0x16    /* processor base frequency, MHz */
 #define CPUID_APM_LEAF          0x80000007
@@ -33,6 +46,7 @@
 static uint64_t tsc_hz, tsc_boot, apic_timer_hz;
 static const char *source = "none";
 static bool by_pit;             /* the rate came from the PIT (else from CPUID) */
+static uint64_t hpet_pa;        /* the HPET's registers (ACPI), 0: none */
 
 static uint64_t tsc_from_cpuid15(void)
 {
@@ -82,6 +96,44 @@ static uint64_t pit_measure(void)
 	return 0;
 }
 
+void time_set_hpet(uint64_t pa)
+{
+	hpet_pa = pa;
+}
+
+/*
+ * TSC cycles a second by the HPET's main counter: three 2 ms windows, each read back to back
+ * with the TSC at both ends, the median kept (a window stretched by a preempted virtual CPU
+ * is dropped). 0 without an HPET, with a period outside the specification's, or a counter
+ * that does not run.
+ */
+static uint64_t tsc_from_hpet(void)
+{
+	volatile uint8_t *r = hpet_pa ? mmio_map(hpet_pa, HPET_REGS_SIZE) : 0;
+	if (!r)
+		return 0;
+	uint32_t period = (uint32_t)(mmio_read64(r + HPET_GCAP_ID) >> 32);
+	if (!period || period > HPET_PERIOD_MAX_FS) {
+		log_warn("time: HPET period %u fs is outside the specification's; not used", period);
+		return 0;
+	}
+	uint64_t conf = mmio_read64(r + HPET_GEN_CONF);
+	if (!(conf & HPET_ENABLE_CNF))
+		mmio_write64(r + HPET_GEN_CONF, conf | HPET_ENABLE_CNF);
+	uint64_t window = (uint64_t)HPET_CAL_NS * FS_PER_NS / period, hz[CAL_ROUNDS];
+	for (int i = 0; i < CAL_ROUNDS; i++) {
+		uint64_t c0 = mmio_read64(r + HPET_MAIN_COUNTER), t0 = rdtsc(), c1 = c0, t1 = t0;
+		for (uint64_t spin = 0; c1 - c0 < window && spin < PIT_WAIT_SPINS; spin++) {
+			c1 = mmio_read64(r + HPET_MAIN_COUNTER);
+			t1 = rdtsc();
+		}
+		uint64_t ns = (c1 - c0) * period / FS_PER_NS;
+		hz[i] = c1 - c0 >= window && ns ? (t1 - t0) * NS_PER_S / ns : 0;
+	}
+	uint64_t a = hz[0], b = hz[1], c = hz[2];
+	return MAX(MIN(a, b), MIN(MAX(a, b), c));
+}
+
 static uint64_t tsc_from_pit(void)
 {
 	uint64_t best = 0;
@@ -120,11 +172,14 @@ static uint64_t apic_timer_measure(void)
 	return MAX(MIN(a, b), MIN(MAX(a, b), c));
 }
 
-/* A second source where there is one: the PIT against CPUID, CPUID 16h against the PIT. */
+/* A second source where there is one: the HPET, else the PIT, against CPUID; the PIT against
+ * the HPET; CPUID 16h against the PIT. */
 static void tsc_check(void)
 {
-	const char *other = by_pit ? "cpuid16" : "pit";
-	uint64_t hz = by_pit ? tsc_from_cpuid16() : tsc_from_pit();
+	bool by_hpet = !strcmp(source, "hpet");
+	const char *other = by_pit ? "cpuid16" : by_hpet ? "pit" : hpet_pa ? "hpet" : "pit";
+	uint64_t hz = by_pit ? tsc_from_cpuid16() : by_hpet || !hpet_pa ? tsc_from_pit() :
+		      tsc_from_hpet();
 
 	if (!hz) {
 		log_info("time: no second source to check the TSC rate against");
@@ -146,11 +201,13 @@ int time_calibrate(void)
 		source = "cpuid15";
 	else if ((tsc_hz = tsc_from_cpuid16()))
 		source = "cpuid16";
+	else if ((tsc_hz = tsc_from_hpet()))
+		source = "hpet";
 	else if ((tsc_hz = tsc_from_pit()))
 		source = "pit", by_pit = true;
 	if (!tsc_hz) {
-		log_err("time: cannot calibrate the TSC (no CPUID leaf 0x15 or 0x16, PIT does not "
-			"count)");
+		log_err("time: cannot calibrate the TSC (no CPUID leaf 0x15 or 0x16, no HPET, PIT "
+			"does not count)");
 		return E_NOSYS;
 	}
 	tsc_check();

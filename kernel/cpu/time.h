@@ -8,6 +8,9 @@
 
 /* BSP, once: measure the TSC and the local APIC timer against a reference clock. */
 int time_calibrate(void) __must_check;
+/* Where the HPET's registers are (ACPI's HPET table), before time_calibrate: its main counter
+ * is the rate's source after CPUID leaves 15h and 16h, before the PIT. */
+void time_set_hpet(uint64_t pa);
 /* Every CPU: start the periodic tick at hz interrupts per second, each calling on_tick. */
 void time_start_tick(unsigned hz, void (*on_tick)(void));
 /* This CPU's tick every 100 us (on) or as started again (off): a short sleep for a CPU that

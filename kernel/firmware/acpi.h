@@ -211,4 +211,8 @@ struct acpi_mcfg {
 /* Decode the MCFG; bad allocations are logged and skipped. Returns 0 or E_INVAL (bad header). */
 int acpi_parse_mcfg(const void *table, size_t len, struct acpi_mcfg *out);
 
+/* The HPET's register block (system memory, 1 KiB aligned) into *base; E_INVAL (logged) for a
+ * table too short or a block that is not in memory or not aligned. */
+int acpi_parse_hpet(const void *table, size_t len, uint64_t *base);
+
 #endif

@@ -283,3 +283,18 @@ def test_smp255_tcg():
 
 test_smp255_tcg.cost = 8
 test_smp255_tcg.timeout = 900
+
+
+def test_tsc_sources():
+    """The TSC's rate comes from the HPET's main counter when the machine has one (QEMU's
+    CPUs enumerate neither CPUID 15h nor 16h) and is checked against the PIT; without an
+    HPET (-machine hpet=off) from the PIT. Each boot says which (docs/hardware.md)."""
+    with_hpet = run("exit=idle", smp=1)
+    with_hpet.check_done(0)
+    lines = "\n".join(with_hpet.lines)
+    assert "(from hpet)" in lines, "with an HPET, the TSC was not calibrated from it"
+    assert "time: pit agrees" in lines or "by hpet but" in lines, \
+        "the HPET's figure was not checked against the PIT"
+    no_hpet = run("exit=idle", smp=1, qemu_args=["-machine", "hpet=off"])
+    no_hpet.check_done(0)
+    assert "(from pit)" in "\n".join(no_hpet.lines), "without an HPET, not calibrated by the PIT"
