@@ -483,11 +483,14 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 		t->routes_held++;
 		list_add(b);
 		__atomic_store_n(&b->used, true, __ATOMIC_RELEASE);
-		char bs[PCI_BDF_STRLEN];
-		report("bind dev=%s msg=%u irte=%u cpu=%u guest=%s port=%u", pci_bdf_fmt(bs, h.d->bdf),
-		       (unsigned)msg, r.r->irte, r.r->cpu, t->name, (unsigned)port);
 	}
+	unsigned irte = r.err ? 0 : r.r->irte, cpu = r.err ? 0 : r.r->cpu;
 	spin_unlock_irqrestore(&lock, f);
+	/* Formatted with the lock dropped and interrupts back on (the values as bound). */
+	char bs[PCI_BDF_STRLEN];
+	if (!r.err)
+		report("bind dev=%s msg=%u irte=%u cpu=%u guest=%s port=%u", pci_bdf_fmt(bs, h.d->bdf),
+		       (unsigned)msg, irte, cpu, t->name, (unsigned)port);
 	return r.err;
 }
 
@@ -536,11 +539,12 @@ int guest_msg_mask(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t masked)
 
 /* ---- grants ---------------------------------------------------------------------------- */
 
-static void report_grant(const struct msg_slot *s, const struct guest *to, const char *state)
+static void report_grant(struct pci_bdf bdf, unsigned msg, const struct guest *owner,
+			 const struct guest *to, const char *state)
 {
 	char bs[PCI_BDF_STRLEN];
-	report("grant dev=%s msg=%u owner=%s guest=%s state=%s", pci_bdf_fmt(bs, s->d->bdf), s->msg,
-	       s->owner->name, to->name, state);
+	report("grant dev=%s msg=%u owner=%s guest=%s state=%s", pci_bdf_fmt(bs, bdf), msg,
+	       owner->name, to->name, state);
 }
 
 /* The grantee hears of a change to its grants on its grant port, if it set one. */
@@ -567,7 +571,6 @@ static int grant_locked(struct guest *g, struct pci_dev *d, unsigned msg, struct
 		s->next_grant->pprev_grant = &s->next_grant;
 	s->pprev_grant = &t->granted;
 	t->granted = s;
-	report_grant(s, t, "granted");
 	grant_notify(t);
 	return 0;
 }
@@ -586,11 +589,13 @@ int guest_msg_grant(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest)
 	uint64_t f = spin_lock_irqsave(&lock);
 	int err = grant_locked(g, d, (unsigned)msg, t);
 	spin_unlock_irqrestore(&lock, f);
+	if (!err)
+		report_grant(d->bdf, (unsigned)msg, g, t, "granted");
 	return err;
 }
 
-/* The grant goes, and with it the grantee's binding of the message. */
-static void revoke(struct msg_slot *s, const char *why)
+/* The grant goes, and with it the grantee's binding of the message; the grantee it was. */
+static struct guest *revoke(struct msg_slot *s)
 {
 	struct guest *t = s->grantee;
 	if (s->b)
@@ -600,9 +605,9 @@ static void revoke(struct msg_slot *s, const char *why)
 		s->next_grant->pprev_grant = s->pprev_grant;
 	s->next_grant = 0;
 	s->grantee = 0;
-	report_grant(s, t, why);
 	grant_notify(t);
 	slot_put(s);
+	return t;
 }
 
 int guest_msg_revoke(struct guest *g, uint64_t bdf, uint64_t msg)
@@ -613,11 +618,11 @@ int guest_msg_revoke(struct guest *g, uint64_t bdf, uint64_t msg)
 		return E_NOENT;
 	uint64_t f = spin_lock_irqsave(&lock);
 	struct msg_slot *s = msg > UINT32_MAX ? 0 : slot_find(d, (unsigned)msg);
-	int err = s && s->grantee ? 0 : E_NOENT;
-	if (!err)
-		revoke(s, "revoked");
+	struct guest *t = s && s->grantee ? revoke(s) : 0;
 	spin_unlock_irqrestore(&lock, f);
-	return err;
+	if (t)
+		report_grant(d->bdf, (unsigned)msg, g, t, "revoked");
+	return t ? 0 : E_NOENT;
 }
 
 int guest_msg_grant_port(struct guest *g, uint64_t port)
@@ -669,10 +674,17 @@ void guest_msgs_release(struct guest *g)
 	}
 	while (g->msg_slots) {
 		struct msg_slot *s = g->msg_slots;
-		if (s->grantee)
-			revoke(s, "owner_ended");
-		else
+		struct pci_bdf bdf = s->d->bdf;
+		unsigned msg = s->msg;
+		if (!s->grantee) {
 			unbind(s), slot_put(s);
+			continue;
+		}
+		struct guest *t = revoke(s);
+		/* The record with the lock dropped: g has ended, nothing adds to its list. */
+		spin_unlock_irqrestore(&lock, f);
+		report_grant(bdf, msg, g, t, "owner_ended");
+		f = spin_lock_irqsave(&lock);
 	}
 	spin_unlock_irqrestore(&lock, f);
 	for (unsigned i = 0; i < g->ndevs; i++) {
@@ -746,7 +758,11 @@ void guest_msgs_boot_grants(struct guest *g)
 {
 	char list[COURIER_CMDLINE_MAX];
 
-	if (!g->cmdline || cmdline_get(g->cmdline, "grant", list, sizeof(list)) < 0)
+	int got = g->cmdline ? cmdline_get(g->cmdline, "grant", list, sizeof(list)) : E_NOENT;
+	if (got == E_RANGE)
+		log_err("guest %s: grant= is longer than %zu characters: no grants made", g->name,
+			sizeof(list) - 1);
+	if (got < 0)
 		return;
 	for (char *item = list, *next; item && *item; item = next) {
 		next = strchr(item, ',');

@@ -14,7 +14,7 @@ route down and tells it; a crashed frontend loses only its own route while the d
 messages keep flowing; grants made at boot by the driver's module line.
 """
 from courier import scenario
-from test_guests import boot, check_exited, check_healthy, elf, kv, port_stats, result_line, texts
+from test_guests import boot, check_exited, check_healthy, elf, port_stats, result_line, texts
 from test_msi import remap_events, route_states
 
 NIC_DEV = "e1000e,addr=0x11"

@@ -12,7 +12,6 @@ messages moved at least MOVES times in all while they had them (@stat batches=),
 trace holds exactly one invalidation wait per such move beyond what the same boot without
 moves needs.
 """
-from courier import scenario
 from test_guests import boot, check_exited, check_healthy, elf, kv, result_line, stat, texts
 
 XHCI = ["nec-usb-xhci,msix=off,addr=0x10", "usb-kbd"]
