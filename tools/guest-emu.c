@@ -291,12 +291,10 @@ static void deliver_upcall(struct eguest *g, struct user_regs_struct *r)
 
 	if (!g->upcall_entry || s->upcall_mask || !deliverable(g))
 		return;
-	s->frame = (struct courier_upcall_frame){
-		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi,
-		.rdi = r->rdi, .rbp = r->rbp, .rsp = r->rsp, .r8 = r->r8, .r9 = r->r9,
-		.r10 = r->r10, .r11 = r->r11, .r12 = r->r12, .r13 = r->r13, .r14 = r->r14,
-		.r15 = r->r15, .rip = r->rip, .rflags = r->eflags,
-	};
+	/* The general registers stay as they are: the upcall saves what it uses. */
+	s->frame.rip = r->rip;
+	s->frame.rsp = r->rsp;
+	s->frame.rflags = r->eflags;
 	s->upcall_mask = 1;
 	s->upcall_pending = 1;
 	g->in_upcall = true;
@@ -355,10 +353,9 @@ static int64_t hc_upcall_return(struct eguest *g, struct user_regs_struct *r, bo
 
 	if (!g->in_upcall || u.rip >= GUEST_USER_VA_END || u.rsp >= GUEST_USER_VA_END)
 		return -COURIER_EINVAL;
-	r->rax = u.rax; r->rbx = u.rbx; r->rcx = u.rcx; r->rdx = u.rdx;
-	r->rsi = u.rsi; r->rdi = u.rdi; r->rbp = u.rbp; r->rsp = u.rsp;
-	r->r8 = u.r8; r->r9 = u.r9; r->r10 = u.r10; r->r11 = u.r11;
-	r->r12 = u.r12; r->r13 = u.r13; r->r14 = u.r14; r->r15 = u.r15;
+	/* The upcall restored the other registers before the call. */
+	r->rax = u.rax; r->rcx = u.rcx; r->r11 = u.r11;
+	r->rsp = u.rsp;
 	r->rip = u.rip;
 	r->eflags = (u.rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET;
 	g->sh->upcall_mask = 0;

@@ -21,16 +21,40 @@ _start:
 	.globl courier_upcall_entry
 	.type courier_upcall_entry, @function
 /*
- * RSP = the upcall stack registered with HC_UPCALL_SET; the interrupted context is saved in
- * shared_info->frame and upcalls are masked until HC_UPCALL_RETURN.
+ * Entered with RSP = the upcall stack's top - 8 (16-byte aligned as if called), RIP, RSP and
+ * RFLAGS of the interrupted code in shared_info->frame, upcalls masked, and every other
+ * register as the interrupted code left it (docs/abi.md, "Upcalls"). The C code keeps the
+ * callee-saved registers; the others are saved here, and put back before HC_UPCALL_RETURN,
+ * except RAX, RCX and R11 (the call's number and what `syscall` takes), which
+ * courier_upcall(saved) copies into shared_info->frame for the hypervisor to restore.
  */
+#define HC_UPCALL_RETURN_NR 6  /* include/courier/abi.h's HC_UPCALL_RETURN (events.c checks) */
 courier_upcall_entry:
 	.cfi_startproc
 	.cfi_undefined rip
-	xor %ebp, %ebp
-	and $-16, %rsp
-	cld
+	push %rax
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	push %r8
+	push %r9
+	push %r10
+	push %r11               /* nine pushes: RSP is 16-byte aligned again for the call */
+	mov %rsp, %rdi
 	call courier_upcall
+	add $8, %rsp            /* R11, RCX and RAX: the hypervisor restores them from the frame */
+	pop %r10
+	pop %r9
+	pop %r8
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	add $16, %rsp
+	mov $HC_UPCALL_RETURN_NR, %eax
+	syscall
+	mov %rax, %rdi          /* it returns only on failure */
+	call courier_upcall_failed
 	ud2
 	.cfi_endproc
 	.size courier_upcall_entry, . - courier_upcall_entry

@@ -97,13 +97,26 @@ static unsigned dispatch_all(void)
 	return total;
 }
 
-/* Entered from courier_upcall_entry with upcall_mask set by the hypervisor. */
-void courier_upcall(void)
-{
-	int64_t ret;
+/* What courier_upcall_entry (crt0.S) saved, from its last push to its first. */
+struct upcall_saved {
+	uint64_t r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
+};
 
+_Static_assert(HC_UPCALL_RETURN == 6, "crt0.S: HC_UPCALL_RETURN_NR");
+
+/* Called by courier_upcall_entry with upcall_mask set by the hypervisor: the handlers, then
+ * the three registers HC_UPCALL_RETURN restores into the frame. */
+void courier_upcall(const struct upcall_saved *saved)
+{
 	dispatch_all();
-	ret = hc_upcall_return();
+	shared_info->frame.rax = saved->rax;
+	shared_info->frame.rcx = saved->rcx;
+	shared_info->frame.r11 = saved->r11;
+}
+
+/* HC_UPCALL_RETURN came back: the frame was refused. */
+void courier_upcall_failed(int64_t ret)
+{
 	guest_puts("guest runtime: HC_UPCALL_RETURN failed: ");
 	guest_puts(guest_strerror(ret));
 	guest_puts("\n");

@@ -3,11 +3,14 @@
 #define COURIER_GUEST_RUNTIME_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <courier/abi.h>
 
 /* The C side of the entry points in crt0.S. */
 __attribute__((noreturn)) void courier_start(const struct courier_start_info *si);
-__attribute__((noreturn)) void courier_upcall(void);
+struct upcall_saved;
+void courier_upcall(const struct upcall_saved *saved);
+__attribute__((noreturn)) void courier_upcall_failed(int64_t ret);
 void courier_upcall_entry(void);
 
 /* Splits start_info->cmdline into main()'s argv (args.c). */

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define COURIER_ABI_VERSION     2
+#define COURIER_ABI_VERSION     3
 
 /* ---- hypercall numbers ------------------------------------------------------------------- */
 enum courier_hypercall {
@@ -80,11 +80,16 @@ enum courier_error {
 #define COURIER_EVT_PORTS       256
 #define COURIER_EVT_WORDS       (COURIER_EVT_PORTS / 64)
 
-/* Saved by the hypervisor when it enters the upcall; HC_UPCALL_RETURN resumes it. */
+/*
+ * The interrupted context's share that neither side can keep in registers (docs/abi.md,
+ * "Upcalls"). The hypervisor enters the upcall with every general register as the interrupted
+ * code left it and writes here only what entering changes: RIP, RSP, RFLAGS. The upcall saves
+ * the registers it uses and restores them, except the three that `syscall` and the call
+ * number take: it writes RAX, RCX and R11 here, and HC_UPCALL_RETURN loads those six.
+ */
 struct courier_upcall_frame {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rip, rflags;
+	uint64_t rip, rsp, rflags;      /* written by the hypervisor on upcall entry */
+	uint64_t rax, rcx, r11;         /* written by the guest before HC_UPCALL_RETURN */
 };
 
 /*

@@ -94,23 +94,17 @@ int evt_unmask(struct guest *g, uint64_t port)
 	return 0;
 }
 
-static void save_frame(struct courier_upcall_frame *u, const struct trap_frame *f)
-{
-	*u = (struct courier_upcall_frame){
-		.rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx, .rsi = f->rsi,
-		.rdi = f->rdi, .rbp = f->rbp, .rsp = f->rsp, .r8 = f->r8, .r9 = f->r9,
-		.r10 = f->r10, .r11 = f->r11, .r12 = f->r12, .r13 = f->r13, .r14 = f->r14,
-		.r15 = f->r15, .rip = f->rip, .rflags = f->rflags,
-	};
-}
-
 void evt_enter_upcall(struct guest *g, struct trap_frame *f)
 {
 	struct courier_shared_info *s = g->shared;
 
 	if (!g->upcall_entry || s->upcall_mask || !evt_deliverable(g))
 		return;
-	save_frame(&s->frame, f);
+	/* The general registers stay as the interrupted code left them: the upcall saves what it
+	 * uses (docs/abi.md, "Upcalls"). */
+	s->frame.rip = f->rip;
+	s->frame.rsp = f->rsp;
+	s->frame.rflags = f->rflags;
 	g->in_upcall = true;
 	s->upcall_mask = 1;
 	s->upcall_pending = 1;
@@ -121,17 +115,20 @@ void evt_enter_upcall(struct guest *g, struct trap_frame *f)
 
 int evt_upcall_return(struct guest *g, struct trap_frame *f)
 {
-	struct courier_upcall_frame u = g->shared->frame;   /* one copy: the guest may change it */
+	volatile struct courier_upcall_frame *shared = &g->shared->frame;
+	/* One read of each: the guest may change them meanwhile. */
+	uint64_t rip = shared->rip, rsp = shared->rsp, rflags = shared->rflags;
 
-	if (!g->in_upcall || u.rip >= GUEST_USER_VA_END || u.rsp >= GUEST_USER_VA_END)
+	if (!g->in_upcall || rip >= GUEST_USER_VA_END || rsp >= GUEST_USER_VA_END)
 		return E_INVAL;
 	g->in_upcall = false;
-	f->rax = u.rax; f->rbx = u.rbx; f->rcx = u.rcx; f->rdx = u.rdx;
-	f->rsi = u.rsi; f->rdi = u.rdi; f->rbp = u.rbp; f->rsp = u.rsp;
-	f->r8 = u.r8; f->r9 = u.r9; f->r10 = u.r10; f->r11 = u.r11;
-	f->r12 = u.r12; f->r13 = u.r13; f->r14 = u.r14; f->r15 = u.r15;
-	f->rip = u.rip;
-	f->rflags = (u.rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET;
+	/* The other registers are the upcall's to restore before the call. */
+	f->rax = shared->rax;
+	f->rcx = shared->rcx;
+	f->r11 = shared->r11;
+	f->rsp = rsp;
+	f->rip = rip;
+	f->rflags = (rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET;
 	f->cs = SEL_UCODE | SEL_RPL3;
 	f->ss = SEL_UDATA | SEL_RPL3;
 	g->shared->upcall_mask = 0;

@@ -21,10 +21,12 @@ int evt_unmask(struct guest *g, uint64_t port);
 bool evt_deliverable(const struct guest *g);
 /*
  * On the way back to ring 3: if g has an upcall, its upcall mask is clear and an unmasked event
- * is pending, save the interrupted context in its shared-info page and return into the upcall.
+ * is pending, save the interrupted RIP, RSP and RFLAGS in its shared-info page and return into
+ * the upcall with the general registers as they are (docs/abi.md, "Upcalls").
  */
 void evt_enter_upcall(struct guest *g, struct trap_frame *f);
-/* HC_UPCALL_RETURN: resume the context saved in the shared-info page. */
+/* HC_UPCALL_RETURN: resume RIP, RSP, RFLAGS, RAX, RCX and R11 from the shared-info page; the
+ * upcall restored the other registers itself. */
 int evt_upcall_return(struct guest *g, struct trap_frame *f);
 
 #endif
