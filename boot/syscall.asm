@@ -1,19 +1,31 @@
 ; The hypercall entry: guests execute `syscall` (SDM vol. 2, SYSCALL): RCX = return RIP,
-; R11 = RFLAGS, no stack switch. This builds the same frame as an interrupt from ring 3
-; (kernel/cpu/trap.h: struct trap_frame) on the CPU's kernel stack, calls hypercall_entry(frame),
-; and returns through the common exit path with IRETQ, which (unlike SYSRET) cannot be tricked
-; by a non-canonical return address.
+; R11 = RFLAGS, no stack switch, interrupts off (MSR_FMASK).
+;
+; Two ways through. The fast one, for the hypercalls that need neither the guest's saved
+; context nor a way back other than straight to it (kernel/guest/hypercall.c: hypercall_fast,
+; HC_TIME, HC_EVT_SEND, HC_EVT_UNMASK, an unknown number): saves only what the C handler may
+; change of what the guest keeps (docs/abi.md: every register but RAX, RCX and R11), calls it
+; with the arguments in place, and returns with SYSRET. The handler says when the way back
+; needs more after all (an event for this guest, a switch): then the whole frame is built and
+; the common path takes over. Every other hypercall builds the same frame as an interrupt from
+; ring 3 (kernel/cpu/trap.h: struct trap_frame) on the CPU's kernel stack, calls
+; hypercall_entry(frame), and returns with IRETQ.
 
 %define PERCPU_KSTACK_TOP  8
 %define PERCPU_USER_RSP    16
 %define SEL_UDATA_RPL3     (0x20 | 3)
 %define SEL_UCODE_RPL3     (0x28 | 3)
 %define VEC_HYPERCALL      0x100           ; not an IDT vector: marks the frame as a hypercall
+%define HC_COUNT           21              ; include/courier/abi.h (hypercall.c checks)
+%define USER_HALF_BIT      47              ; a return RIP with it set is not canonical for SYSRET
 
 %include "frame.inc"
 
-extern hypercall_entry
+extern hypercall_entry, hypercall_fast, hypercall_fast_resume
 extern trap_exit
+%ifdef BENCH
+extern bench_exit_fast
+%endif
 global syscall_entry
 
 section .text
@@ -21,6 +33,64 @@ syscall_entry:
 	swapgs
 	mov [gs:PERCPU_USER_RSP], rsp
 	mov rsp, [gs:PERCPU_KSTACK_TOP]
+	; SYSRET to a non-canonical RIP faults in ring 0 on the guest's stack (the SYSRET erratum
+	; of Intel CPUs): a `syscall` at the very end of the user half goes the IRETQ way.
+	bt rcx, USER_HALF_BIT
+	jc .full
+	cmp rax, HC_COUNT
+	jae .unknown
+	cmp qword [hypercall_fast + rax * 8], 0
+	je .full
+.fast:
+	push rcx
+	push r11
+	push rdi
+	push rsi
+	push rdx
+	push r8
+	push r9
+	push r10
+%ifdef BENCH
+	; The entry's stamp, as BENCH_STAMP (frame.inc) does on the full path.
+	push rax
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	mov [gs:PERCPU_BENCH_ENTRY], rax
+	mov rax, [rsp]
+	add rax, VEC_HYPERCALL
+	mov [gs:PERCPU_BENCH_WHAT], rax
+	mov rdx, [rsp + 4 * 8]                  ; the third argument again
+	pop rax
+%endif
+	mov rcx, r10                            ; the fourth argument, in the C convention
+	call [hypercall_fast + rax * 8]         ; RAX = the result, RDX != 0: the frame is needed
+%ifdef BENCH
+	push rax
+	push rdx
+	call bench_exit_fast
+	pop rdx
+	pop rax
+%endif
+	pop r10
+	pop r9
+	pop r8
+	test rdx, rdx
+	pop rdx
+	pop rsi
+	pop rdi
+	pop r11
+	pop rcx
+	jnz .resume_full
+	mov rsp, [gs:PERCPU_USER_RSP]
+	swapgs
+	o64 sysret
+
+.unknown:
+	mov eax, HC_COUNT                       ; every unknown number shares the last entry
+	jmp .fast
+
+.full:
 	push SEL_UDATA_RPL3
 	push qword [gs:PERCPU_USER_RSP]
 	push r11
@@ -34,4 +104,20 @@ syscall_entry:
 	xor ebp, ebp                    ; backtraces stop here
 	mov rdi, rsp
 	call hypercall_entry
+	jmp trap_exit
+
+; A fast hypercall is done (RAX = its result) but the way back needs the frame: every register
+; is the guest's again but RAX, as the full path would have it after the call.
+.resume_full:
+	push SEL_UDATA_RPL3
+	push qword [gs:PERCPU_USER_RSP]
+	push r11
+	push SEL_UCODE_RPL3
+	push rcx
+	push 0
+	push VEC_HYPERCALL
+	PUSH_GPRS
+	cld
+	mov rdi, rsp
+	call hypercall_fast_resume
 	jmp trap_exit

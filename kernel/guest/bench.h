@@ -14,6 +14,7 @@ struct trap_frame;
 #ifdef BENCH
 void bench_mark(unsigned what);
 void bench_report(void);
+void bench_exit_fast(void);     /* boot/syscall.asm's fast path */
 #else
 static inline void bench_mark(unsigned what) { }
 static inline void bench_report(void) { }

@@ -94,11 +94,16 @@ int evt_unmask(struct guest *g, uint64_t port)
 	return 0;
 }
 
+bool evt_upcall_due(const struct guest *g)
+{
+	return g->upcall_entry && !g->shared->upcall_mask && evt_deliverable(g);
+}
+
 void evt_enter_upcall(struct guest *g, struct trap_frame *f)
 {
 	struct courier_shared_info *s = g->shared;
 
-	if (!g->upcall_entry || s->upcall_mask || !evt_deliverable(g))
+	if (!evt_upcall_due(g))
 		return;
 	/* The general registers stay as the interrupted code left them: the upcall saves what it
 	 * uses (docs/abi.md, "Upcalls"). */

@@ -19,6 +19,8 @@ bool evt_offered(const struct guest *g, uint64_t port, const struct guest *to);
 int evt_unmask(struct guest *g, uint64_t port);
 /* Is some unmasked event pending for g? */
 bool evt_deliverable(const struct guest *g);
+/* Would the way back to ring 3 enter g's upcall (registered, not masked, an event ready)? */
+bool evt_upcall_due(const struct guest *g);
 /*
  * On the way back to ring 3: if g has an upcall, its upcall mask is clear and an unmasked event
  * is pending, save the interrupted RIP, RSP and RFLAGS in its shared-info page and return into

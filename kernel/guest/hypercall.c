@@ -189,6 +189,67 @@ void hypercall_entry(struct trap_frame *f)
 	irqoff_end(c, (unsigned)MIN(nr, (uint64_t)HC_COUNT));
 }
 
+/*
+ * The fast hypercalls (boot/syscall.asm): entered with only the registers the C convention
+ * may change saved, interrupts off, and left by SYSRET unless the second half of the result
+ * says the way back needs the frame (sched_resume_plain: an event for this guest to enter
+ * its upcall for, a switch). Only calls that need no saved context and take no long path go
+ * here. HC_TIME and an unknown number take no lock, so they are left out of the interrupts-off
+ * accounting (irqoff_end); HC_EVT_SEND may wait for a guest's locks, so it is in.
+ */
+struct hc_fast_ret {
+	int64_t ret;
+	uint64_t needs_frame;
+};
+
+typedef struct hc_fast_ret (*hc_fast_fn)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+					  uint64_t a4);
+
+#define HYPERCALL_ASM_COUNT 21          /* boot/syscall.asm's HC_COUNT */
+_Static_assert(HC_COUNT == HYPERCALL_ASM_COUNT, "boot/syscall.asm: HC_COUNT");
+
+static struct hc_fast_ret fast_time(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+				    uint64_t a4)
+{
+	this_cpu()->current->hypercalls++;
+	return (struct hc_fast_ret){ (int64_t)time_since_boot_ns(), 0 };
+}
+
+static struct hc_fast_ret fast_unknown(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+				       uint64_t a4)
+{
+	this_cpu()->current->hypercalls++;
+	return (struct hc_fast_ret){ -COURIER_ENOSYS, 0 };
+}
+
+static struct hc_fast_ret fast_evt_send(uint64_t to, uint64_t port, uint64_t a2, uint64_t a3,
+					uint64_t a4)
+{
+	struct percpu *c = this_cpu();
+	struct guest *g = c->current;
+
+	c->irqoff_since = rdtsc();
+	c->in_hypercall = true;
+	g->hypercalls++;
+	int64_t ret = abi_error(evt_send(g, to, port));
+	c->in_hypercall = false;
+	irqoff_end(c, HC_EVT_SEND);
+	return (struct hc_fast_ret){ ret, !sched_resume_plain(c) };
+}
+
+/* Indexed by the number; HC_COUNT stands for every unknown one (boot/syscall.asm). */
+const hc_fast_fn hypercall_fast[HC_COUNT + 1] = {
+	[HC_TIME] = fast_time,
+	[HC_EVT_SEND] = fast_evt_send,
+	[HC_COUNT] = fast_unknown,
+};
+
+/* A fast hypercall's way back needed the frame after all (f->rax is its result). */
+void hypercall_fast_resume(struct trap_frame *f)
+{
+	sched_return_to_user(f);
+}
+
 extern char syscall_entry[];
 
 void hypercall_cpu_init(void)

@@ -34,6 +34,10 @@ int sched_move(struct guest *g, unsigned cpu, struct guest *by) __must_check;
 void sched_tick(void);
 /* On every return to ring 3: switch guests if needed, and enter the upcall if events wait. */
 void sched_return_to_user(struct trap_frame *f);
+struct percpu;
+/* Can this CPU go straight back to its guest, with no switch and no upcall to enter (the fast
+ * hypercalls' way back)? */
+bool sched_resume_plain(const struct percpu *c);
 /* A CPU with nothing to run: enter guests as they become runnable, else halt. */
 void __noreturn sched_idle(void);
 /* How the run goes once the guests start (the command line's move_ms= and exit=). */
