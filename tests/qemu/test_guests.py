@@ -185,6 +185,24 @@ def test_hello_smp():
 test_hello_smp.cost = 2
 
 
+def test_regcheck():
+    """Every register but RAX, RCX and R11 survives a hypercall, on each way through the
+    hypervisor: the fast path (SYSRET), the full frame (IRETQ), and a fast call whose way back
+    enters the upcall (ABI 3: the upcall keeps the registers and gives them back)."""
+    r = boot("exit=idle", smp=1, modules=[(elf("regcheck"), "name=rc cpu=0 rounds=200")])
+    r.check_done(0)
+    check_healthy(r)
+    diffs = [t for t in texts(r, "rc") if t.startswith("regcheck case=")]
+    assert not diffs, f"registers changed by hypercalls: {diffs[:5]}"
+    summary = result_line(r, "rc", "regcheck", has=("cases", "upcalls"), result="pass")
+    assert summary["cases"] == str(6 * 200) and summary["upcalls"] == "200", \
+        f"regcheck summary {summary}"
+    check_exited(r, "rc")
+
+
+test_regcheck.cost = 1
+
+
 def test_libtest():
     """The guest runtime's own checks (args, printf, malloc, time, upcalls, masks, waits)."""
     r = boot("exit=idle", smp=2, modules=[(elf("libtest"), "name=lt cpu=1 rounds=1000")])
