@@ -21,6 +21,18 @@
 
 %include "frame.inc"
 
+; struct trap_frame as an interrupt from ring 3 would leave it, from SYSCALL's registers.
+%macro PUSH_HYPERCALL_FRAME 0
+	push SEL_UDATA_RPL3
+	push qword [gs:PERCPU_USER_RSP]
+	push r11
+	push SEL_UCODE_RPL3
+	push rcx
+	push 0
+	push VEC_HYPERCALL
+	PUSH_GPRS
+%endmacro
+
 extern hypercall_entry, hypercall_fast, hypercall_fast_resume
 extern trap_exit
 %ifdef BENCH
@@ -91,14 +103,7 @@ syscall_entry:
 	jmp .fast
 
 .full:
-	push SEL_UDATA_RPL3
-	push qword [gs:PERCPU_USER_RSP]
-	push r11
-	push SEL_UCODE_RPL3
-	push rcx
-	push 0
-	push VEC_HYPERCALL
-	PUSH_GPRS
+	PUSH_HYPERCALL_FRAME
 	BENCH_STAMP [rsp + 14 * 8], VEC_HYPERCALL
 	cld
 	xor ebp, ebp                    ; backtraces stop here
@@ -109,14 +114,7 @@ syscall_entry:
 ; A fast hypercall is done (RAX = its result) but the way back needs the frame: every register
 ; is the guest's again but RAX, as the full path would have it after the call.
 .resume_full:
-	push SEL_UDATA_RPL3
-	push qword [gs:PERCPU_USER_RSP]
-	push r11
-	push SEL_UCODE_RPL3
-	push rcx
-	push 0
-	push VEC_HYPERCALL
-	PUSH_GPRS
+	PUSH_HYPERCALL_FRAME
 	cld
 	mov rdi, rsp
 	call hypercall_fast_resume
