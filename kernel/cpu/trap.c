@@ -58,11 +58,10 @@ static const struct trap_user_ops *user_ops;
 
 void trap_set_user_ops(const struct trap_user_ops *ops) { user_ops = ops; }
 
-void trap_entry(struct trap_frame *frame)
+/* Exceptions, NMIs and the spurious vector: off the interrupts' path (trap_entry). */
+static __attribute__((noinline)) void trap_other(struct trap_frame *frame, unsigned v)
 {
-	unsigned v = (unsigned)frame->vector;
 	struct percpu *cpu = this_cpu();
-
 	bool from_guest = frame->cs & SEL_RPL3;
 
 	if (v < VEC_EXCEPTIONS) {
@@ -75,15 +74,37 @@ void trap_entry(struct trap_frame *frame)
 			fatal_exception(frame);
 		/* A guest's fault stops that guest only. */
 		user_ops->fault(frame);
-	} else if (v != VEC_SPURIOUS) {         /* no EOI for the spurious vector (SDM 10.9) */
-		apic_eoi();
-		struct vector_slot *s = &cpu->vectors[v];
-		vector_handler_t fn = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
-		if (fn)
-			fn(frame, s->arg);
-		else
-			log_warn("trap: unexpected vector %#x on cpu %u", v, cpu->index);
 	}
+	/* No EOI for the spurious vector (SDM vol. 3 10.9). */
 	if (from_guest && user_ops)
+		user_ops->resume(frame);
+}
+
+static __attribute__((noinline)) void unexpected(unsigned v)
+{
+	log_warn("trap: unexpected vector %#x on cpu %u", v, this_cpu()->index);
+}
+
+/*
+ * Every interrupt and exception. A device message's way into its guest's upcall starts here,
+ * so the interrupts' path is kept short: nothing but the EOI, the vector's handler and the way
+ * back to the guest.
+ */
+void trap_entry(struct trap_frame *frame)
+{
+	unsigned v = (unsigned)frame->vector;
+
+	if (__builtin_expect(v < VEC_EXCEPTIONS || v == VEC_SPURIOUS, 0)) {
+		trap_other(frame, v);
+		return;
+	}
+	apic_eoi();
+	struct vector_slot *s = &this_cpu()->vectors[v];
+	vector_handler_t fn = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(fn != 0, 1))
+		fn(frame, s->arg);
+	else
+		unexpected(v);
+	if ((frame->cs & SEL_RPL3) && user_ops)
 		user_ops->resume(frame);
 }

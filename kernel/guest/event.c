@@ -10,28 +10,25 @@
 #define WORD(port)      ((port) / 64)
 #define BITMASK(port)   (1ull << ((port) % 64))
 
-bool evt_deliverable(const struct guest *g)
-{
-	const struct courier_shared_info *s = g->shared;
-	for (unsigned w = 0; w < COURIER_EVT_WORDS; w++)
-		if (s->evt_pending[w] & ~s->evt_mask[w])
-			return true;
-	return false;
-}
-
 int evt_raise(struct guest *g, unsigned port)
 {
+	enum guest_state st = g->state;         /* one read: it is volatile */
+
 	if (port >= COURIER_EVT_PORTS)
 		return E_INVAL;
-	if (g->state == GUEST_EXITED || g->state == GUEST_CRASHED || g->state == GUEST_REJECTED)
+	if (st == GUEST_EXITED || st == GUEST_CRASHED || st == GUEST_REJECTED)
 		return E_NOENT;
 	__atomic_fetch_or(&g->shared->evt_pending[WORD(port)], BITMASK(port), __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&g->ports[port].received, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&g->events, 1, __ATOMIC_RELAXED);
 	if (g->shared->evt_mask[WORD(port)] & BITMASK(port))
-		return 0;               /* delivered when the guest unmasks it */
+		return EVT_MASKED;      /* delivered when the guest unmasks it */
 	g->shared->upcall_pending = 1;
-	sched_wake(g);
+	/* sched_wake's own first test, here to save the call on a device message's path: the
+	 * guest this CPU runs enters its upcall on the way back to it. */
+	if (g != this_cpu()->current || st != GUEST_RUNNING ||
+	    __atomic_load_n(&g->wake_at_ns, __ATOMIC_RELAXED))
+		sched_wake(g);
 	return 0;
 }
 
@@ -81,7 +78,10 @@ int evt_send(struct guest *from, uint64_t to, uint64_t port)
 	uint64_t f = spin_lock_irqsave(&t->lock);
 	int err = !port_ok(t, port) ? E_NOENT : t != from && !evt_offered(t, port, from) ? E_PERM : 0;
 	spin_unlock_irqrestore(&t->lock, f);
-	return err ? err : evt_raise(t, (unsigned)port);
+	if (err)
+		return err;
+	err = evt_raise(t, (unsigned)port);
+	return err < 0 ? err : 0;       /* a masked port got it all the same */
 }
 
 int evt_unmask(struct guest *g, uint64_t port)
@@ -92,30 +92,6 @@ int evt_unmask(struct guest *g, uint64_t port)
 	if (g->shared->evt_pending[WORD(port)] & BITMASK(port))
 		g->shared->upcall_pending = 1;  /* the return path enters the upcall */
 	return 0;
-}
-
-bool evt_upcall_due(const struct guest *g)
-{
-	return g->upcall_entry && !g->shared->upcall_mask && evt_deliverable(g);
-}
-
-void evt_enter_upcall(struct guest *g, struct trap_frame *f)
-{
-	struct courier_shared_info *s = g->shared;
-
-	if (!evt_upcall_due(g))
-		return;
-	/* The general registers stay as the interrupted code left them: the upcall saves what it
-	 * uses (docs/abi.md, "Upcalls"). */
-	s->frame.rip = f->rip;
-	s->frame.rsp = f->rsp;
-	s->frame.rflags = f->rflags;
-	g->in_upcall = true;
-	s->upcall_mask = 1;
-	s->upcall_pending = 1;
-	f->rip = g->upcall_entry;
-	f->rsp = g->upcall_stack - 8;   /* as if called: the ABI's alignment at entry */
-	f->rflags = GUEST_RFLAGS_SET;
 }
 
 int evt_upcall_return(struct guest *g, struct trap_frame *f)

@@ -4,11 +4,15 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "kernel/cpu/trap.h"
+#include "kernel/guest/guest.h"
 
 struct guest;
 struct trap_frame;
 
-/* Raise `port` of `g` (a device message, another guest's send); any CPU, any context. */
+/* Raise `port` of `g` (a device message, another guest's send); any CPU, any context. 0, or
+ * EVT_MASKED when the port is masked (it is delivered once unmasked), or an error. */
+#define EVT_MASKED      1
 int evt_raise(struct guest *g, unsigned port);
 /* Guest `from` sends to port of guest `to`: allowed for its own ports and offered ones. */
 int evt_send(struct guest *from, uint64_t to, uint64_t port);
@@ -18,15 +22,43 @@ int evt_offer(struct guest *g, uint64_t port, uint64_t to);
 bool evt_offered(const struct guest *g, uint64_t port, const struct guest *to);
 int evt_unmask(struct guest *g, uint64_t port);
 /* Is some unmasked event pending for g? */
-bool evt_deliverable(const struct guest *g);
+static inline bool evt_deliverable(const struct guest *g)
+{
+	const struct courier_shared_info *s = g->shared;
+	for (unsigned w = 0; w < COURIER_EVT_WORDS; w++)
+		if (s->evt_pending[w] & ~s->evt_mask[w])
+			return true;
+	return false;
+}
+
 /* Would the way back to ring 3 enter g's upcall (registered, not masked, an event ready)? */
-bool evt_upcall_due(const struct guest *g);
+static inline bool evt_upcall_due(const struct guest *g)
+{
+	return g->upcall_entry && !g->shared->upcall_mask && evt_deliverable(g);
+}
+
 /*
  * On the way back to ring 3: if g has an upcall, its upcall mask is clear and an unmasked event
  * is pending, save the interrupted RIP, RSP and RFLAGS in its shared-info page and return into
- * the upcall with the general registers as they are (docs/abi.md, "Upcalls").
+ * the upcall with the general registers as they are (docs/abi.md, "Upcalls"). Inline: it is
+ * the last step of every device message's way in.
  */
-void evt_enter_upcall(struct guest *g, struct trap_frame *f);
+static inline void evt_enter_upcall(struct guest *g, struct trap_frame *f)
+{
+	struct courier_shared_info *s = g->shared;
+
+	if (!evt_upcall_due(g))
+		return;
+	s->frame.rip = f->rip;
+	s->frame.rsp = f->rsp;
+	s->frame.rflags = f->rflags;
+	g->in_upcall = true;
+	s->upcall_mask = 1;
+	s->upcall_pending = 1;
+	f->rip = g->upcall_entry;
+	f->rsp = g->upcall_stack - 8;   /* as if called: the ABI's alignment at entry */
+	f->rflags = GUEST_RFLAGS_SET;
+}
 /* HC_UPCALL_RETURN: resume RIP, RSP, RFLAGS, RAX, RCX and R11 from the shared-info page; the
  * upcall restored the other registers itself. */
 int evt_upcall_return(struct guest *g, struct trap_frame *f);

@@ -271,12 +271,6 @@ static void report_storm(const struct binding *b, const char *state, uint64_t ex
 	       state, *state == 'h' ? "hold_ms" : "held", (unsigned long long)extra);
 }
 
-static bool port_masked(const struct binding *b)
-{
-	const struct courier_shared_info *sh = b->target->shared;
-	return sh->evt_mask[b->port / 64] >> (b->port % 64) & 1;
-}
-
 /* The source is held while anything holds it: its masked port, a storm, its holder. */
 static void hold_sync(struct binding *b)
 {
@@ -299,8 +293,7 @@ static void deliver(struct route *r, void *arg)
 		return;
 	}
 	taken[this_cpu()->index][b->target->id]++;     /* this CPU's row: no other writer */
-	evt_raise(b->target, b->port);
-	if (port_masked(b) && !b->port_held) {
+	if (evt_raise(b->target, b->port) == EVT_MASKED && !b->port_held) {
 		b->port_held = true;
 		hold_sync(b);
 	}
