@@ -21,8 +21,8 @@
 #define PORT_B_OUT2             BIT(5)
 /* Short windows: the shortest of three rounds discards a round a preempted virtual CPU
  * stretched, and 2 ms of PIT is 2386 ticks, well under 0.1% of quantisation. */
-#define PIT_CAL_US              2000
-#define APIC_CAL_US             1000
+#define PIT_CAL_US              1000    /* 1193 PIT ticks: a rate to 0.1% */
+#define APIC_CAL_US             500
 #define CAL_ROUNDS              3
 #define PIT_WAIT_SPINS          100000000ull
 #define AGREE_PERMILLE          20      /* two sources further apart than 2% get a warning */
@@ -34,7 +34,7 @@
 #define  HPET_ENABLE_CNF        BIT(0)  /* the main counter runs */
 #define HPET_MAIN_COUNTER       0x0f0
 #define HPET_PERIOD_MAX_FS      100000000u      /* 2.3.4: at most 100 ns a tick */
-#define HPET_CAL_NS             2000000u        /* one calibration window: 2 ms */
+#define HPET_CAL_NS             1000000u        /* one calibration window: 1 ms */
 #define FS_PER_NS               1000000u
 #define NS_PER_S                1000000000ull
 
@@ -102,7 +102,7 @@ void time_set_hpet(uint64_t pa)
 }
 
 /*
- * TSC cycles a second by the HPET's main counter: three 2 ms windows, each read back to back
+ * TSC cycles a second by the HPET's main counter: three 1 ms windows, each read back to back
  * with the TSC at both ends, the median kept (a window stretched by a preempted virtual CPU
  * is dropped). 0 without an HPET, with a period outside the specification's, or a counter
  * that does not run.
