@@ -17,6 +17,8 @@
 %define SEL_UCODE_RPL3     (0x28 | 3)
 %define VEC_HYPERCALL      0x100           ; not an IDT vector: marks the frame as a hypercall
 %define HC_COUNT           21              ; include/courier/abi.h (hypercall.c checks)
+%define HC_UPCALL_RETURN   6               ; include/courier/abi.h (hypercall.c checks)
+%define UPCALL_RESUME_SIZE (8 * 8)         ; struct upcall_resume (kernel/guest/hypercall.c)
 %define USER_HALF_BIT      47              ; a return RIP with it set is not canonical for SYSRET
 
 %include "frame.inc"
@@ -33,7 +35,7 @@
 	PUSH_GPRS
 %endmacro
 
-extern hypercall_entry, hypercall_fast, hypercall_fast_resume
+extern hypercall_entry, hypercall_fast, hypercall_fast_resume, hypercall_upcall_return
 extern trap_exit
 %ifdef BENCH
 extern bench_exit_fast
@@ -49,6 +51,8 @@ syscall_entry:
 	; of Intel CPUs): a `syscall` at the very end of the user half goes the IRETQ way.
 	bt rcx, USER_HALF_BIT
 	jc .full
+	cmp rax, HC_UPCALL_RETURN
+	je .upcall_return
 	cmp rax, HC_COUNT
 	jae .unknown
 	cmp qword [hypercall_fast + rax * 8], 0
@@ -119,3 +123,57 @@ syscall_entry:
 	mov rdi, rsp
 	call hypercall_fast_resume
 	jmp trap_exit
+
+; HC_UPCALL_RETURN, the end of every upcall: the guest has put back every register but RAX,
+; RCX and R11 (docs/abi.md, "Upcalls"). hypercall_upcall_return fills a struct upcall_resume
+; on the stack, laid out as RAX, RCX, R11 and then an IRETQ frame, and says whether the guest
+; can simply be resumed from it; when not (a refused frame, an event to enter the upcall for
+; again, a switch) nothing has changed and the full path does it all.
+.upcall_return:
+	push rcx                                ; for the full path, should it be taken
+	push r11
+	push rdi
+	push rsi
+	push rdx
+	push r8
+	push r9
+	push r10
+	sub rsp, UPCALL_RESUME_SIZE
+%ifdef BENCH
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	mov [gs:PERCPU_BENCH_ENTRY], rax
+	mov qword [gs:PERCPU_BENCH_WHAT], VEC_HYPERCALL + HC_UPCALL_RETURN
+%endif
+	mov rdi, rsp
+	call hypercall_upcall_return
+	test eax, eax
+	jnz .upcall_return_full
+%ifdef BENCH
+	call bench_exit_fast
+%endif
+	mov r10, [rsp + UPCALL_RESUME_SIZE]
+	mov r9, [rsp + UPCALL_RESUME_SIZE + 8]
+	mov r8, [rsp + UPCALL_RESUME_SIZE + 16]
+	mov rdx, [rsp + UPCALL_RESUME_SIZE + 24]
+	mov rsi, [rsp + UPCALL_RESUME_SIZE + 32]
+	mov rdi, [rsp + UPCALL_RESUME_SIZE + 40]
+	pop rax
+	pop rcx
+	pop r11
+	swapgs
+	iretq
+
+.upcall_return_full:
+	add rsp, UPCALL_RESUME_SIZE
+	pop r10
+	pop r9
+	pop r8
+	pop rdx
+	pop rsi
+	pop rdi
+	pop r11
+	pop rcx
+	mov eax, HC_UPCALL_RETURN
+	jmp .full

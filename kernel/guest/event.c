@@ -94,24 +94,40 @@ int evt_unmask(struct guest *g, uint64_t port)
 	return 0;
 }
 
+bool evt_upcall_frame(const struct guest *g, struct evt_resume *r)
+{
+	const volatile struct courier_upcall_frame *shared = &g->shared->frame;
+
+	/* One read of each: the guest may change them meanwhile. */
+	*r = (struct evt_resume){
+		.rip = shared->rip, .rsp = shared->rsp,
+		.rflags = (shared->rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET,
+		.rax = shared->rax, .rcx = shared->rcx, .r11 = shared->r11,
+	};
+	return g->in_upcall && r->rip < GUEST_USER_VA_END && r->rsp < GUEST_USER_VA_END;
+}
+
+void evt_upcall_done(struct guest *g)
+{
+	g->in_upcall = false;
+	g->shared->upcall_mask = 0;
+}
+
 int evt_upcall_return(struct guest *g, struct trap_frame *f)
 {
-	volatile struct courier_upcall_frame *shared = &g->shared->frame;
-	/* One read of each: the guest may change them meanwhile. */
-	uint64_t rip = shared->rip, rsp = shared->rsp, rflags = shared->rflags;
+	struct evt_resume r;
 
-	if (!g->in_upcall || rip >= GUEST_USER_VA_END || rsp >= GUEST_USER_VA_END)
+	if (!evt_upcall_frame(g, &r))
 		return E_INVAL;
-	g->in_upcall = false;
 	/* The other registers are the upcall's to restore before the call. */
-	f->rax = shared->rax;
-	f->rcx = shared->rcx;
-	f->r11 = shared->r11;
-	f->rsp = rsp;
-	f->rip = rip;
-	f->rflags = (rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET;
+	f->rax = r.rax;
+	f->rcx = r.rcx;
+	f->r11 = r.r11;
+	f->rsp = r.rsp;
+	f->rip = r.rip;
+	f->rflags = r.rflags;
 	f->cs = SEL_UCODE | SEL_RPL3;
 	f->ss = SEL_UDATA | SEL_RPL3;
-	g->shared->upcall_mask = 0;
+	evt_upcall_done(g);
 	return 0;
 }

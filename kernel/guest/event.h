@@ -59,6 +59,15 @@ static inline void evt_enter_upcall(struct guest *g, struct trap_frame *f)
 	f->rsp = g->upcall_stack - 8;   /* as if called: the ABI's alignment at entry */
 	f->rflags = GUEST_RFLAGS_SET;
 }
+/* What HC_UPCALL_RETURN resumes: RIP, RSP, RFLAGS (sanitised) and RAX, RCX, R11. */
+struct evt_resume {
+	uint64_t rip, rsp, rflags, rax, rcx, r11;
+};
+/* Read g's upcall frame once into *r; false when g is not in its upcall or the frame's RIP or
+ * RSP is outside the user half (HC_UPCALL_RETURN's EINVAL). Changes nothing. */
+bool evt_upcall_frame(const struct guest *g, struct evt_resume *r);
+/* The upcall is over: not in it, upcalls unmasked. */
+void evt_upcall_done(struct guest *g);
 /* HC_UPCALL_RETURN: resume RIP, RSP, RFLAGS, RAX, RCX and R11 from the shared-info page; the
  * upcall restored the other registers itself. */
 int evt_upcall_return(struct guest *g, struct trap_frame *f);

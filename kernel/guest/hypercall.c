@@ -250,6 +250,43 @@ void hypercall_fast_resume(struct trap_frame *f)
 	sched_return_to_user(f);
 }
 
+/*
+ * HC_UPCALL_RETURN's own fast path (boot/syscall.asm): what it resumes, as RAX, RCX, R11 and
+ * an IRETQ frame (IRETQ, not SYSRET: RCX and R11 are the interrupted code's).
+ */
+struct upcall_resume {
+	uint64_t rax, rcx, r11;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+#define UPCALL_RESUME_ASM_SIZE  64      /* boot/syscall.asm's UPCALL_RESUME_SIZE */
+#define HC_UPCALL_RETURN_ASM    6       /* boot/syscall.asm's HC_UPCALL_RETURN */
+_Static_assert(sizeof(struct upcall_resume) == UPCALL_RESUME_ASM_SIZE, "boot/syscall.asm");
+_Static_assert(HC_UPCALL_RETURN == HC_UPCALL_RETURN_ASM, "boot/syscall.asm");
+
+/*
+ * 0: the upcall is over and the guest resumes straight from *out. Otherwise nothing has
+ * changed and the full path does the call: a refused frame (its EINVAL), an event that would
+ * enter the upcall again at once, or a switch. An event raised from another CPU after the
+ * look comes with an IPI, taken right after IRETQ: the upcall is entered then.
+ */
+int hypercall_upcall_return(struct upcall_resume *out)
+{
+	struct percpu *c = this_cpu();
+	struct guest *g = c->current;
+	struct evt_resume r;
+
+	if (!evt_upcall_frame(g, &r) || !sched_resume_plain(c) || evt_deliverable(g))
+		return 1;
+	g->hypercalls++;
+	evt_upcall_done(g);
+	*out = (struct upcall_resume){
+		.rax = r.rax, .rcx = r.rcx, .r11 = r.r11, .rip = r.rip, .cs = SEL_UCODE | SEL_RPL3,
+		.rflags = r.rflags, .rsp = r.rsp, .ss = SEL_UDATA | SEL_RPL3,
+	};
+	return 0;
+}
+
 extern char syscall_entry[];
 
 void hypercall_cpu_init(void)
