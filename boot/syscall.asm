@@ -35,6 +35,19 @@
 	PUSH_GPRS
 %endmacro
 
+; What a fast path keeps of the guest's: SYSCALL's RCX and R11, and what the C convention may
+; change of the registers the ABI preserves. Popped in the reverse order.
+%macro PUSH_FAST_SAVED 0
+	push rcx
+	push r11
+	push rdi
+	push rsi
+	push rdx
+	push r8
+	push r9
+	push r10
+%endmacro
+
 extern hypercall_entry, hypercall_fast, hypercall_fast_resume, hypercall_upcall_return
 extern trap_exit
 %ifdef BENCH
@@ -58,14 +71,7 @@ syscall_entry:
 	cmp qword [hypercall_fast + rax * 8], 0
 	je .full
 .fast:
-	push rcx
-	push r11
-	push rdi
-	push rsi
-	push rdx
-	push r8
-	push r9
-	push r10
+	PUSH_FAST_SAVED
 %ifdef BENCH
 	; The entry's stamp, as BENCH_STAMP (frame.inc) does on the full path.
 	push rax
@@ -130,14 +136,7 @@ syscall_entry:
 ; can simply be resumed from it; when not (a refused frame, an event to enter the upcall for
 ; again, a switch) nothing has changed and the full path does it all.
 .upcall_return:
-	push rcx                                ; for the full path, should it be taken
-	push r11
-	push rdi
-	push rsi
-	push rdx
-	push r8
-	push r9
-	push r10
+	PUSH_FAST_SAVED                         ; RCX and R11 for the full path, should it be taken
 	sub rsp, UPCALL_RESUME_SIZE
 %ifdef BENCH
 	rdtsc
