@@ -59,8 +59,9 @@ static const struct trap_user_ops *user_ops;
 void trap_set_user_ops(const struct trap_user_ops *ops) { user_ops = ops; }
 
 /* Exceptions, NMIs and the spurious vector: off the interrupts' path (trap_entry). */
-static __attribute__((noinline)) void trap_other(struct trap_frame *frame, unsigned v)
+static __attribute__((noinline)) void trap_other(struct trap_frame *frame)
 {
+	unsigned v = (unsigned)frame->vector;
 	struct percpu *cpu = this_cpu();
 	bool from_guest = frame->cs & SEL_RPL3;
 
@@ -92,19 +93,18 @@ static __attribute__((noinline)) void unexpected(unsigned v)
  */
 void trap_entry(struct trap_frame *frame)
 {
-	unsigned v = (unsigned)frame->vector;
-
-	if (__builtin_expect(v < VEC_EXCEPTIONS || v == VEC_SPURIOUS, 0)) {
-		trap_other(frame, v);
+	if (__builtin_expect(frame->vector < VEC_EXCEPTIONS || frame->vector == VEC_SPURIOUS, 0)) {
+		trap_other(frame);
 		return;
 	}
 	apic_eoi();
-	struct vector_slot *s = &this_cpu()->vectors[v];
+	/* Only the frame lives across the calls: the vector is read again from it. */
+	struct vector_slot *s = &this_cpu()->vectors[frame->vector];
 	vector_handler_t fn = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
 	if (__builtin_expect(fn != 0, 1))
 		fn(frame, s->arg);
 	else
-		unexpected(v);
+		unexpected((unsigned)frame->vector);
 	if ((frame->cs & SEL_RPL3) && user_ops)
 		user_ops->resume(frame);
 }
