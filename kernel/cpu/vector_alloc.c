@@ -2,8 +2,13 @@
 #include "kernel/lib/error.h"
 #include "kernel/cpu/vectors.h"
 
-#define CLASS_SHIFT     4
-#define CLASS_SIZE      (1u << CLASS_SHIFT)
+#define FIRST_CLASS     (VEC_DYNAMIC_FIRST >> VECTOR_CLASS_SHIFT)
+
+_Static_assert(VEC_DYNAMIC_FIRST % VECTOR_CLASS_SLOTS == 0 &&
+	       (VEC_DYNAMIC_LAST + 1) % VECTOR_CLASS_SLOTS == 0,
+	       "the dynamic range is whole priority classes");
+_Static_assert((VEC_DYNAMIC_LAST + 1 - VEC_DYNAMIC_FIRST) / VECTOR_CLASS_SLOTS <= 16,
+	       "a slot's classes fit free_classes' 16 bits");
 
 static bool in_range(unsigned v)
 {
@@ -18,6 +23,18 @@ static void set(struct vector_map *m, unsigned v, bool on)
 		m->bits[v / 64] &= ~(1ull << (v % 64));
 }
 
+/* v's slot in its class and its class counted from the first dynamic one. */
+static unsigned slot_of(unsigned v) { return v % VECTOR_CLASS_SLOTS; }
+static unsigned class_of(unsigned v) { return (v >> VECTOR_CLASS_SHIFT) - FIRST_CLASS; }
+
+static void mark_free(struct vector_map *m, unsigned v)
+{
+	m->free_classes[slot_of(v)] |= (uint16_t)(1u << class_of(v));
+	m->slots |= (uint16_t)(1u << slot_of(v));
+	set(m, v, false);
+	m->free++;
+}
+
 bool vector_map_in_use(const struct vector_map *m, unsigned v)
 {
 	return v < 256 && (m->bits[v / 64] >> (v % 64) & 1);
@@ -25,31 +42,34 @@ bool vector_map_in_use(const struct vector_map *m, unsigned v)
 
 void vector_map_init(struct vector_map *m)
 {
-	m->free = 0;
-	for (unsigned v = 0; v < 256; v++) {
-		set(m, v, !in_range(v));
-		m->free += in_range(v);
-	}
+	*m = (struct vector_map){ .bits = { ~0ull, ~0ull, ~0ull, ~0ull } };
+	for (unsigned v = VEC_DYNAMIC_FIRST; v <= VEC_DYNAMIC_LAST; v++)
+		mark_free(m, v);
 }
 
 int vector_map_alloc(struct vector_map *m)
 {
-	/* Slot k of every class before slot k + 1 of any class. */
-	for (unsigned slot = 0; slot < CLASS_SIZE; slot++)
-		for (unsigned v = VEC_DYNAMIC_FIRST + slot; v <= VEC_DYNAMIC_LAST; v += CLASS_SIZE)
-			if (!vector_map_in_use(m, v)) {
-				set(m, v, true);
-				m->free--;
-				return (int)v;
-			}
-	return E_NOMEM;
+	/* Slot k of every class before slot k + 1 of any class: the lowest slot with a free
+	 * vector, then its lowest class. The spreading costs nothing over taking the lowest free
+	 * vector, so it stays. */
+	if (!m->slots)
+		return E_NOMEM;
+	unsigned s = (unsigned)__builtin_ctz(m->slots);
+	unsigned c = (unsigned)__builtin_ctz(m->free_classes[s]);
+	unsigned v = (c + FIRST_CLASS) << VECTOR_CLASS_SHIFT | s;
+
+	m->free_classes[s] &= (uint16_t)~(1u << c);
+	if (!m->free_classes[s])
+		m->slots &= (uint16_t)~(1u << s);
+	set(m, v, true);
+	m->free--;
+	return (int)v;
 }
 
 int vector_map_free(struct vector_map *m, unsigned v)
 {
 	if (!in_range(v) || !vector_map_in_use(m, v))
 		return E_INVAL;
-	set(m, v, false);
-	m->free++;
+	mark_free(m, v);
 	return 0;
 }

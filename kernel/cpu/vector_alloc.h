@@ -1,7 +1,7 @@
 /*
- * The device vectors of one CPU: a bitmap over [VEC_DYNAMIC_FIRST, VEC_DYNAMIC_LAST]
- * (kernel/cpu/vectors.h). Pure; kernel/cpu/irq.c keeps one per CPU, so the same vector number can
- * mean different things on different CPUs.
+ * The device vectors of one CPU: [VEC_DYNAMIC_FIRST, VEC_DYNAMIC_LAST] (kernel/cpu/vectors.h).
+ * Pure; kernel/cpu/irq.c keeps one per CPU, so the same vector number can mean different things
+ * on different CPUs.
  */
 #ifndef COURIER_KERNEL_CPU_VECTOR_ALLOC_H
 #define COURIER_KERNEL_CPU_VECTOR_ALLOC_H
@@ -10,8 +10,15 @@
 #include <stdint.h>
 #include "kernel/lib/compiler.h"
 
+#define VECTOR_CLASS_SHIFT      4       /* SDM vol. 3 10.8.3.1: priority class = vector >> 4 */
+#define VECTOR_CLASS_SLOTS      (1u << VECTOR_CLASS_SHIFT)
+
 struct vector_map {
 	uint64_t bits[4];       /* bit v set: vector v in use (or outside the dynamic range) */
+	/* The same free vectors indexed for allocation: bit c of free_classes[s] set when slot s
+	 * of the c-th dynamic class is free; bit s of slots set when free_classes[s] is not 0. */
+	uint16_t free_classes[VECTOR_CLASS_SLOTS];
+	uint16_t slots;
 	unsigned free;
 };
 
@@ -19,7 +26,8 @@ void vector_map_init(struct vector_map *m);
 /*
  * A free vector, or E_NOMEM. Vectors are handed out round-robin over the priority classes
  * (vector >> 4), lowest class first, so that the devices of one CPU spread over the classes
- * the way Linux spreads them (SDM vol. 3 10.8.3: one class is served at a time).
+ * the way Linux spreads them (SDM vol. 3 10.8.3: one class is served at a time). Constant
+ * time: two count-trailing-zeros, whatever is allocated.
  */
 int vector_map_alloc(struct vector_map *m) __must_check;
 /* E_INVAL for a vector outside the dynamic range or not in use. */

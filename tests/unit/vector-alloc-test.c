@@ -61,12 +61,46 @@ static void free_refusals(void **state)
 	assert_int_equal(m.free, DYNAMIC);
 }
 
+/* What the allocator must hand out: the first free vector in (slot, class) order. */
+static int reference(const struct vector_map *m)
+{
+	for (unsigned slot = 0; slot < 16; slot++)
+		for (unsigned v = VEC_DYNAMIC_FIRST + slot; v <= VEC_DYNAMIC_LAST; v += 16)
+			if (!vector_map_in_use(m, v))
+				return (int)v;
+	return E_NOMEM;
+}
+
+/* Random frees and allocations: always the vector the (slot, class) scan would find. */
+static void same_order_as_a_scan(void **state)
+{
+	struct vector_map m;
+	uint32_t x = 12345;
+
+	vector_map_init(&m);
+	for (unsigned i = 0; i < 20000; i++) {
+		x = x * 1103515245 + 12345;
+		unsigned v = VEC_DYNAMIC_FIRST + (x >> 8) % DYNAMIC;
+		if ((x >> 4) & 1 && vector_map_in_use(&m, v)) {
+			assert_int_equal(vector_map_free(&m, v), 0);
+			continue;
+		}
+		int want = reference(&m);
+		assert_int_equal(vector_map_alloc(&m), want);
+	}
+	unsigned used = 0;
+	for (unsigned v = VEC_DYNAMIC_FIRST; v <= VEC_DYNAMIC_LAST; v++)
+		used += vector_map_in_use(&m, v);
+	assert_int_equal(m.free, DYNAMIC - used);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(spread_over_classes),
 		cmocka_unit_test(only_dynamic_range),
 		cmocka_unit_test(free_refusals),
+		cmocka_unit_test(same_order_as_a_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
