@@ -12,6 +12,15 @@
 #define IRR_BASE        0x200   /* SDM vol. 3 10.8.4: IRR, 8 registers 16 bytes apart */
 #define IRR_STRIDE      0x10
 
+/* A drained vector's callback, taken under the lock and made after it. */
+struct drained_call {
+	void (*done)(void *arg);
+	void *arg;
+};
+
+/* Calls collected per hold of the lock: bounded, for the interrupt stack; a move takes 32. */
+#define DRAIN_CALLS     32
+
 struct irq_cpu {
 	struct spinlock lock;
 	bool ready;
@@ -31,9 +40,12 @@ static void set_bit(uint64_t *b, unsigned v, bool on)
 		b[v / 64] &= ~(1ull << (v % 64));
 }
 
-static bool irr_pending(unsigned v)
+/* The 64 IRR bits of vectors 64w..64w+63: two of the 32-bit registers. */
+static uint64_t irr_word(unsigned w)
 {
-	return apic_read(IRR_BASE + (v / 32) * IRR_STRIDE) >> (v % 32) & 1;
+	unsigned r = w * 2;
+	return (uint64_t)apic_read(IRR_BASE + (r + 1) * IRR_STRIDE) << 32 |
+	       apic_read(IRR_BASE + r * IRR_STRIDE);
 }
 
 static struct irq_cpu *lookup(unsigned cpu)
@@ -41,34 +53,45 @@ static struct irq_cpu *lookup(unsigned cpu)
 	return cpu < cpu_count && cpu_at(cpu)->online && cpus[cpu].ready ? &cpus[cpu] : NULL;
 }
 
-/* The first vector being released that has no interrupt pending, taken off the list; 0 when
- * none. *left says whether others stay. */
-static unsigned take_drained(struct irq_cpu *ic, bool *left, void (**done)(void *), void **arg)
+/* Vector v, being released, has nothing pending: its slot cleared and v freed, its call
+ * added to calls. */
+static void take_one(struct irq_cpu *ic, struct percpu *me, unsigned v, struct drained_call *call)
 {
-	struct percpu *me = this_cpu();
-	unsigned found = 0;
+	struct vector_slot *s = &me->vectors[v];
 
-	*left = false;
-	for (unsigned v = VEC_DYNAMIC_FIRST; v <= VEC_DYNAMIC_LAST; v++) {
-		if (!bit(ic->draining, v))
-			continue;
-		if (found || irr_pending(v)) {
-			*left = true;
-			continue;
-		}
-		found = v;
-	}
-	if (!found)
-		return 0;
-	struct vector_slot *s = &me->vectors[found];
-	*done = ic->done[found - VEC_DYNAMIC_FIRST];
-	*arg = s->arg;
+	*call = (struct drained_call){ ic->done[v - VEC_DYNAMIC_FIRST], s->arg };
 	__atomic_store_n(&s->fn, (vector_handler_t)0, __ATOMIC_RELEASE);
 	s->arg = 0;
-	set_bit(ic->draining, found, false);
-	if (vector_map_free(&ic->map, found))
-		log_err("irq: cpu %u vector %#x was released but not allocated", me->index, found);
-	return found;
+	set_bit(ic->draining, v, false);
+	if (vector_map_free(&ic->map, v))
+		log_err("irq: cpu %u vector %#x was released but not allocated", me->index, v);
+}
+
+/*
+ * Up to max vectors being released that have no interrupt pending, taken in one pass over the
+ * set bits of `draining`, the IRR read once per 64 vectors: how many calls were added. *left:
+ * some stay, pending in the IRR; *more: max was reached first.
+ */
+static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drained_call *calls,
+			     unsigned max, bool *left, bool *more)
+{
+	unsigned n = 0;
+
+	for (unsigned w = 0; w < ARRAY_SIZE(ic->draining); w++) {
+		uint64_t want = ic->draining[w];
+		if (!want)
+			continue;
+		uint64_t pending = want & irr_word(w);
+		*left |= pending != 0;
+		for (want &= ~pending; want; want &= want - 1) {
+			if (n == max) {
+				*more = true;
+				return n;
+			}
+			take_one(ic, me, w * 64 + (unsigned)__builtin_ctzll(want), &calls[n++]);
+		}
+	}
+	return n;
 }
 
 /* VEC_IRQ_DRAIN: every interrupt of higher priority that was pending has been handled. */
@@ -76,18 +99,18 @@ static void drain(struct trap_frame *f, void *unused)
 {
 	struct percpu *me = this_cpu();
 	struct irq_cpu *ic = &cpus[me->index];
-	bool left = false;
+	struct drained_call calls[DRAIN_CALLS];
+	bool left = false, more = true;
 
-	for (;;) {
-		void (*done)(void *) = 0;
-		void *arg = 0;
+	while (more) {
+		left = more = false;
 		spin_lock(&ic->lock);
-		unsigned v = take_drained(ic, &left, &done, &arg);
+		unsigned n = take_drained(ic, me, calls, DRAIN_CALLS, &left, &more);
 		spin_unlock(&ic->lock);
-		if (!v)
-			break;
-		if (done)
-			done(arg);
+		/* After the lock: a callback may release or allocate vectors of this CPU. */
+		for (unsigned i = 0; i < n; i++)
+			if (calls[i].done)
+				calls[i].done(calls[i].arg);
 	}
 	/* An interrupt still pending is taken before this lower-priority IPI comes back. */
 	if (left && apic_send_ipi(me->apic_id, VEC_IRQ_DRAIN))
@@ -108,23 +131,42 @@ void irq_init(void)
 	}
 }
 
-int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg)
+/* Vector v of cpu gets fn(frame, arg): argument first, function last (irq.h). */
+static void install(unsigned cpu, unsigned v, vector_handler_t fn, void *arg)
+{
+	struct vector_slot *s = &cpu_at(cpu)->vectors[v];
+	s->arg = arg;
+	__atomic_store_n(&s->fn, fn, __ATOMIC_RELEASE);
+}
+
+int irq_vector_alloc_many(unsigned cpu, vector_handler_t fn, void *const *args, unsigned n,
+			  uint8_t *out)
 {
 	struct irq_cpu *ic = lookup(cpu);
+	unsigned got = 0;
 
 	if (!ic)
 		return E_INVAL;
 	uint64_t f = spin_lock_irqsave(&ic->lock);
-	int v = vector_map_alloc(&ic->map);
-	if (v >= 0) {
-		struct vector_slot *s = &cpu_at(cpu)->vectors[v];
-		s->arg = arg;
-		__atomic_store_n(&s->fn, fn, __ATOMIC_RELEASE);
+	for (; got < n; got++) {
+		int v = vector_map_alloc(&ic->map);
+		if (v < 0)
+			break;
+		install(cpu, (unsigned)v, fn, args[got]);
+		out[got] = (uint8_t)v;
 	}
 	spin_unlock_irqrestore(&ic->lock, f);
-	if (v < 0)
+	if (got < n)
 		log_warn("irq: cpu %u has no free vector", cpu);
-	return v;
+	return (int)got;
+}
+
+int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg)
+{
+	uint8_t v;
+	int got = irq_vector_alloc_many(cpu, fn, &arg, 1, &v);
+
+	return got < 0 ? got : got ? v : E_NOMEM;
 }
 
 int irq_drain_kick(unsigned cpu)
@@ -136,22 +178,37 @@ int irq_drain_kick(unsigned cpu)
 	return err;
 }
 
-int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg))
+int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
+			    void (*done)(void *arg))
 {
 	struct irq_cpu *ic = lookup(cpu);
+	unsigned marked = 0;
 
-	if (!ic || v < VEC_DYNAMIC_FIRST || v > VEC_DYNAMIC_LAST)
+	if (!ic)
 		return E_INVAL;
 	uint64_t f = spin_lock_irqsave(&ic->lock);
-	int err = !vector_map_in_use(&ic->map, v) || bit(ic->draining, v) ? E_INVAL : 0;
-	if (!err) {
+	for (unsigned i = 0; i < n; i++) {
+		unsigned v = vs[i];
+		if (v < VEC_DYNAMIC_FIRST || v > VEC_DYNAMIC_LAST ||
+		    !vector_map_in_use(&ic->map, v) || bit(ic->draining, v))
+			continue;
 		ic->done[v - VEC_DYNAMIC_FIRST] = done;
 		set_bit(ic->draining, v, true);
+		marked++;
 	}
 	spin_unlock_irqrestore(&ic->lock, f);
-	if (err)
-		log_err("irq: cpu %u vector %#x released twice or never allocated", cpu, v);
-	return err;
+	if (marked < n)
+		log_err("irq: cpu %u: %u vectors released twice or never allocated", cpu,
+			n - marked);
+	return (int)marked;
+}
+
+int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg))
+{
+	uint8_t b = (uint8_t)v;
+	int marked = v < 256 ? irq_vector_release_many(cpu, &b, 1, done) : E_INVAL;
+
+	return marked < 0 ? marked : marked ? 0 : E_INVAL;
 }
 
 int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg))
@@ -159,4 +216,3 @@ int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg))
 	int err = irq_vector_release_quiet(cpu, v, done);
 	return err ? err : irq_drain_kick(cpu);
 }
-

@@ -16,12 +16,16 @@
  * when cpu runs the drain handler every earlier interrupt on v has been handled by v's
  * handler; the drain handler checks v's IRR bit as well (an interrupt that arrived while it
  * ran) and tries again later if it is set. Only then is the slot cleared and v freed: a late
- * interrupt always reaches the handler it was meant for, never a later owner of v.
+ * interrupt always reaches the handler it was meant for, never a later owner of v. One drain
+ * takes every released vector of its CPU that has nothing pending in one pass (the IRR read
+ * once per 64 vectors), so a move of n messages costs O(n), not O(n x vectors); the done
+ * calls run after the lock is dropped.
  */
 #ifndef COURIER_KERNEL_CPU_IRQ_H
 #define COURIER_KERNEL_CPU_IRQ_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "kernel/lib/compiler.h"
 #include "kernel/cpu/percpu.h"
 
@@ -30,6 +34,10 @@ void irq_init(void);
 
 /* A free vector of CPU cpu with fn(frame, arg) installed: the vector, or E_NOMEM/E_INVAL. */
 int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg) __must_check;
+/* n vectors of cpu under one hold of its lock, vector i with fn(frame, args[i]), numbers in
+ * out[0..): how many it got (fewer than n when cpu runs out), or E_INVAL. */
+int irq_vector_alloc_many(unsigned cpu, vector_handler_t fn, void *const *args, unsigned n,
+			  uint8_t *out) __must_check;
 
 /*
  * Free vector v of cpu once no interrupt on it can still arrive (above); done(arg), arg the
@@ -41,5 +49,9 @@ int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg)) __must
  * (quiet), then kick the CPU once. */
 int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg)) __must_check;
 int irq_drain_kick(unsigned cpu) __must_check;
+/* n vectors of cpu marked under one hold of its lock, no IPI (kick once after): how many were
+ * marked (the others, logged, were not allocated or already being released), or E_INVAL. */
+int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
+			    void (*done)(void *arg)) __must_check;
 
 #endif
