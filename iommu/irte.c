@@ -32,6 +32,13 @@ static int check(const struct vtd_irte_fields *f, bool eim)
 	return 0;
 }
 
+/* The V and DST fields of the low half: in xAPIC mode the 8-bit APIC id sits in DST 15:8. */
+static uint64_t target(uint8_t vector, uint32_t dst, bool eim)
+{
+	uint32_t d = eim ? dst : dst << VTD_IRTE_DST_XAPIC_SHIFT;
+	return (uint64_t)vector << VTD_IRTE_V_SHIFT | (uint64_t)d << VTD_IRTE_DST_SHIFT;
+}
+
 struct vtd_irte_ret vtd_irte_encode(const struct vtd_irte_fields *f, bool eim)
 {
 	int err = check(f, eim);
@@ -39,17 +46,22 @@ struct vtd_irte_ret vtd_irte_encode(const struct vtd_irte_fields *f, bool eim)
 	if (err)
 		return (struct vtd_irte_ret){ .err = err };
 
-	uint32_t dst = eim ? f->dst : f->dst << VTD_IRTE_DST_XAPIC_SHIFT;
 	uint64_t lo = (uint64_t)f->dlm << VTD_IRTE_DLM_SHIFT |
-		      (uint64_t)f->avail << VTD_IRTE_AVAIL_SHIFT |
-		      (uint64_t)f->vector << VTD_IRTE_V_SHIFT |
-		      (uint64_t)dst << VTD_IRTE_DST_SHIFT;
+		      (uint64_t)f->avail << VTD_IRTE_AVAIL_SHIFT | target(f->vector, f->dst, eim);
 	lo |= (f->present ? VTD_IRTE_P : 0) | (f->fpd ? VTD_IRTE_FPD : 0) |
 	      (f->dm_logical ? VTD_IRTE_DM : 0) | (f->rh ? VTD_IRTE_RH : 0) |
 	      (f->level ? VTD_IRTE_TM : 0);
 	uint64_t hi = f->sid | (uint64_t)f->sq << VTD_IRTE_SQ_SHIFT |
 		      (uint64_t)f->svt << VTD_IRTE_SVT_SHIFT;
 	return (struct vtd_irte_ret){ .e = { .lo = lo, .hi = hi } };
+}
+
+struct vtd_irte_ret vtd_irte_retarget(struct vtd_irte e, uint8_t vector, uint32_t dst, bool eim)
+{
+	if (!eim && dst > XAPIC_DST_MAX)
+		return (struct vtd_irte_ret){ .err = E_RANGE };
+	e.lo = (e.lo & ~(VTD_IRTE_V | VTD_IRTE_DST)) | target(vector, dst, eim);
+	return (struct vtd_irte_ret){ .e = e };
 }
 
 struct vtd_irte_fields vtd_irte_decode(struct vtd_irte e, bool eim)

@@ -109,6 +109,14 @@ struct vtd_irte_ret {
  */
 struct vtd_irte_ret vtd_irte_encode(const struct vtd_irte_fields *f, bool eim);
 
+/*
+ * The entry e with only its vector and destination replaced (the retarget of a route: every
+ * other field, P and the high half included, stays as encoded): what vtd_irte_encode would
+ * give for e's fields with that vector and dst. E_RANGE for an xAPIC destination above 255.
+ * Only the low half changes, so it is one 64-bit store (the update rule above).
+ */
+struct vtd_irte_ret vtd_irte_retarget(struct vtd_irte e, uint8_t vector, uint32_t dst, bool eim);
+
 /* Fields of an entry, dst read as eim says. Posted-format entries (IM = 1) are not decoded:
  * check vtd_irte_posted() first. */
 struct vtd_irte_fields vtd_irte_decode(struct vtd_irte e, bool eim);

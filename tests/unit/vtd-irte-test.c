@@ -151,6 +151,39 @@ static void round_trip(void **state)
 	}
 }
 
+/* A retarget is the full encoder with a new vector and destination, in both modes, and
+ * changes only the low half. */
+static void retarget_matches_encoder(void **state)
+{
+	srand(5);
+	for (int i = 0; i < 20000; i++) {
+		bool eim = i & 1;
+		struct vtd_irte_fields f = random_fields(eim);
+		struct vtd_irte from = vtd_irte_encode(&f, eim).e;
+		f.vector = rand() & 0xff;
+		f.dst = eim ? rnd32() : (uint32_t)(rand() & 0xff);
+		struct vtd_irte_ret want = vtd_irte_encode(&f, eim);
+		struct vtd_irte_ret got = vtd_irte_retarget(from, f.vector, f.dst, eim);
+		assert_int_equal(got.err, 0);
+		assert_int_equal(got.e.lo, want.e.lo);
+		assert_int_equal(got.e.hi, from.hi);
+		assert_int_equal(vtd_irte_update_plan(from, got.e).n, from.lo != got.e.lo);
+	}
+}
+
+static void retarget_xapic_range(void **state)
+{
+	struct vtd_irte_fields f = { .present = true, .vector = 0x31, .dst = 2,
+				     .svt = VTD_SVT_SID, .sid = 0x18 };
+	struct vtd_irte e = vtd_irte_encode(&f, false).e;
+	struct vtd_irte_ret r = vtd_irte_retarget(e, 0x42, 0xff, false);
+
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.e.lo, 0x0000ff0000420001ull);      /* APIC id in DST 15:8 */
+	assert_int_equal(vtd_irte_retarget(e, 0x42, 0x100, false).err, E_RANGE);
+	assert_int_equal(vtd_irte_retarget(e, 0x42, 0x100, true).e.lo, 0x0000010000420001ull);
+}
+
 /* ---- update plans ---------------------------------------------------------------------- */
 
 static struct vtd_irte entry(bool present, uint8_t vector, uint32_t dst, uint16_t sid)
@@ -253,6 +286,8 @@ int main(void)
 		cmocka_unit_test(source_validation),
 		cmocka_unit_test(reserved_bits),
 		cmocka_unit_test(round_trip),
+		cmocka_unit_test(retarget_matches_encoder),
+		cmocka_unit_test(retarget_xapic_range),
 		cmocka_unit_test(update_plans),
 		cmocka_unit_test(update_plans_random),
 	};
