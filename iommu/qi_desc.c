@@ -82,6 +82,17 @@ struct vtd_qi_ret vtd_qi_iec_index(uint16_t index, unsigned im)
 		  (uint64_t)index << VTD_QI_IEC_IIDX_SHIFT, 0);
 }
 
+struct vtd_qi_desc vtd_qi_iec_cover(uint16_t first, uint16_t last, unsigned mhmv)
+{
+	unsigned diff = (unsigned)(first ^ last);
+	/* The smallest aligned block holding both: first and last agree above bit im - 1. */
+	unsigned im = diff ? 32 - (unsigned)__builtin_clz(diff) : 0;
+
+	if (first > last || im > mhmv)
+		return vtd_qi_iec_global();
+	return vtd_qi_iec_index((uint16_t)(first & ~((1u << im) - 1)), im).d;
+}
+
 /* ---- wait ------------------------------------------------------------------------------ */
 
 #define WAIT_FLAGS (VTD_QI_WAIT_IF | VTD_QI_WAIT_SW | VTD_QI_WAIT_FN | VTD_QI_WAIT_PD)

@@ -92,6 +92,13 @@ struct vtd_qi_ret vtd_qi_iotlb_page(uint16_t did, uint64_t addr, unsigned am, bo
 struct vtd_qi_desc vtd_qi_iec_global(void);
 /* 2^im entries from index, which must be aligned to 2^im; im <= 31 (and ECAP.MHMV). */
 struct vtd_qi_ret vtd_qi_iec_index(uint16_t index, unsigned im);
+/*
+ * One descriptor for entries first..last (first <= last): index-selective over the smallest
+ * naturally aligned block that holds them, or global when that block's mask would exceed mhmv
+ * (ECAP.MHMV) or the range is empty. Invalidating more entries than changed costs only cache
+ * misses; one descriptor instead of one per entry is what a batch saves.
+ */
+struct vtd_qi_desc vtd_qi_iec_cover(uint16_t first, uint16_t last, unsigned mhmv);
 
 /*
  * Invalidation wait. flags: VTD_QI_WAIT_SW, _IF, _FN, _PD. With SW, hardware writes

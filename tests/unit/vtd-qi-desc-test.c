@@ -105,6 +105,36 @@ static void iec(void **state)
 	assert_int_equal(vtd_qi_decode(vtd_qi_iec_global()).g, 0);
 }
 
+/* One descriptor for a batch of entries: the smallest aligned block over them, else global. */
+static void iec_cover(void **state)
+{
+	struct vtd_qi_info i = vtd_qi_decode(vtd_qi_iec_cover(0x20, 0x3f, 15));
+	assert_int_equal(i.g, 1);                       /* a block of 32 */
+	assert_int_equal(i.index, 0x20);
+	assert_int_equal(i.im, 5);
+	i = vtd_qi_decode(vtd_qi_iec_cover(0x45, 0x45, 15));
+	assert_int_equal(i.index, 0x45);                /* one entry */
+	assert_int_equal(i.im, 0);
+	i = vtd_qi_decode(vtd_qi_iec_cover(0x1f, 0x20, 15));
+	assert_int_equal(i.index, 0);                   /* straddles 0x20: 64 from 0 */
+	assert_int_equal(i.im, 6);
+	i = vtd_qi_decode(vtd_qi_iec_cover(0, 0xffff, 16));
+	assert_int_equal(i.g, 1);
+	assert_int_equal(i.im, 16);
+	/* Past MHMV, or nothing in the range: global. */
+	assert_int_equal(vtd_qi_iec_cover(0x1f, 0x20, 5).lo, vtd_qi_iec_global().lo);
+	assert_int_equal(vtd_qi_iec_cover(0x21, 0x20, 15).lo, vtd_qi_iec_global().lo);
+	/* Whatever the range, the block holds it and is no bigger than it must be. */
+	for (unsigned a = 0; a < 300; a += 7)
+		for (unsigned b = a; b < 300; b += 5) {
+			i = vtd_qi_decode(vtd_qi_iec_cover((uint16_t)a, (uint16_t)b, 15));
+			unsigned size = 1u << i.im;
+			assert_true(i.g == 1 && i.index % size == 0);
+			assert_true(i.index <= a && b < i.index + size);
+			assert_true(i.im == 0 || a / (size / 2) != b / (size / 2));
+		}
+}
+
 /* 6.5.2.8: type 5, IF 4, SW 5, FN 6, PD 7, status data 63:32; high: status address 63:2. */
 static void wait(void **state)
 {
@@ -305,6 +335,7 @@ int main(void)
 		cmocka_unit_test(context_cache),
 		cmocka_unit_test(iotlb),
 		cmocka_unit_test(iec),
+		cmocka_unit_test(iec_cover),
 		cmocka_unit_test(wait),
 		cmocka_unit_test(split_known),
 		cmocka_unit_test(split_random),
