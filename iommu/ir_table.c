@@ -241,27 +241,63 @@ void ir_batch_begin(struct ir_batch *b, struct ir_table *t)
 	b->t = t;
 	b->n = 0;
 	b->err = 0;
+	b->first = UINT16_MAX;
+	b->last = 0;
 	b->logged = true;
-	vtd_inv_begin(&b->inv, t->u);
+}
+
+static bool batch_add(struct ir_batch *b, unsigned index)
+{
+	if (index >= b->t->entries || b->n == IR_BATCH_MAX) {
+		b->err = b->err ? b->err : E_RANGE;
+		return false;
+	}
+	b->index[b->n++] = index;
+	b->first = MIN(b->first, (uint16_t)index);
+	b->last = MAX(b->last, (uint16_t)index);
+	return true;
 }
 
 void ir_batch_write(struct ir_batch *b, unsigned index, struct vtd_irte e)
 {
-	struct vtd_qi_ret d = vtd_qi_iec_index((uint16_t)index, 0);
+	if (batch_add(b, index))
+		store(b->t, index, e);
+}
 
-	if (index >= b->t->entries || b->n == IR_BATCH_MAX || d.err) {
-		b->err = b->err ? b->err : E_RANGE;
-		return;
+int ir_batch_retarget(struct ir_batch *b, unsigned index, uint8_t vector, uint32_t dst)
+{
+	if (index >= b->t->entries)
+		return E_RANGE;
+	volatile struct vtd_irte *slot = &b->t->e[index];
+	struct vtd_irte_ret r = vtd_irte_retarget(ir_read(b->t, index), vector, dst, b->t->eim);
+	if (r.err)
+		return r.err;
+	if (!batch_add(b, index))
+		return b->err;
+	/* Not present (the route is masked there): nothing to rewrite; whoever makes it present
+	 * writes it whole. Present: the high half stays and so does P, so one 64-bit store is the
+	 * whole update (irte.h). */
+	if (r.e.lo & VTD_IRTE_P) {
+		__atomic_store_n(&slot->lo, r.e.lo, __ATOMIC_RELEASE);
+		iommu_flush((const void *)slot, sizeof(*slot));
 	}
-	store(b->t, index, e);
-	vtd_inv_add(&b->inv, d.d);
-	b->index[b->n++] = index;
+	return 0;
 }
 
 int ir_batch_run(struct ir_batch *b)
 {
-	int err = vtd_inv_run(&b->inv);
+	int err = 0;
 
+	if (b->n) {
+		/* One descriptor over every entry the batch wrote, then one wait (6.5.2.7). */
+		struct vtd_inv_batch inv;
+		vtd_inv_begin(&inv, b->t->u);
+		vtd_inv_add(&inv, vtd_qi_iec_cover(b->first, b->last, b->t->u->caps.mhmv));
+		err = vtd_inv_run(&inv);
+		if (err)
+			log_err("vt-d unit %u: interrupt entry cache invalidation of entries %u..%u "
+				"failed: %s", b->t->u->index, b->first, b->last, error_name(err));
+	}
 	if (!err)
 		err = b->err;
 	for (unsigned i = 0; b->logged && i < b->n; i++)

@@ -65,22 +65,28 @@ int ir_write_logged(struct ir_table *t, unsigned index, struct vtd_irte e, bool 
 /* Write n entries from index (n a power of two, index aligned to n), then one masked
  * invalidation (IM = log2 n, split where ECAP.MHMV is smaller) and one wait. */
 /*
- * Several entries of one table in one go: each written (the planned stores), then one batch of
- * index-selective invalidations ending in one wait. When ir_batch_run returns 0 every entry is
- * in use as written and every request remapped with the old ones has been delivered. Each
- * entry is reported (@irte) with the batch's result.
+ * Several entries of one table in one go: each written (the planned stores), then one
+ * interrupt-entry-cache invalidation over all of them (the smallest aligned block that holds
+ * them, or global past ECAP.MHMV: vtd_qi_iec_cover) and one wait. When ir_batch_run returns 0
+ * every entry is in use as written and every request remapped with the old ones has been
+ * delivered. Each entry is reported (@irte) with the batch's result when logged.
  */
 #define IR_BATCH_MAX 64
 struct ir_batch {
 	struct ir_table *t;
-	struct vtd_inv_batch inv;
 	unsigned index[IR_BATCH_MAX];
 	unsigned n;
+	uint16_t first, last;           /* the lowest and highest index written */
 	int err;
 	bool logged;                    /* @irte per entry (ir_batch_begin sets it) */
 };
 void ir_batch_begin(struct ir_batch *b, struct ir_table *t);
 void ir_batch_write(struct ir_batch *b, unsigned index, struct vtd_irte e);
+/* Entry index as it is, with only its vector and destination changed (vtd_irte_retarget): one
+ * 64-bit store of the low half. E_RANGE for an index past the table or a full batch, or an
+ * xAPIC destination above 255 (then nothing is written). */
+int ir_batch_retarget(struct ir_batch *b, unsigned index, uint8_t vector, uint32_t dst)
+	__must_check;
 int ir_batch_run(struct ir_batch *b) __must_check;
 
 int ir_write_block(struct ir_table *t, unsigned index, unsigned n, const struct vtd_irte *e)
