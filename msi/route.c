@@ -235,52 +235,45 @@ static struct ir_batch *batch_for(struct ir_batch *b, unsigned *nb, struct ir_ta
 struct retarget_old {
 	struct route *r;
 	struct ir_batch *b;
-	unsigned cpu, vector;
+	unsigned cpu;
+	uint8_t vector;
 };
 
-/* At most IR_BATCH_MAX routes: every entry of a unit fits its one batch. */
-static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
+/* r moves to (cpu, v): its fields first, so that a handler that runs on the new vector as
+ * soon as the entry is stored finds them; put back when the entry cannot be rewritten. */
+static int move_one(struct route *r, struct ir_batch *b, unsigned cpu, uint8_t v)
 {
-	/* Under the lock, and too big for an interrupt-time stack. */
-	static struct retarget_old old[IR_BATCH_MAX];
-	static struct ir_batch batches[IOMMU_MAX_UNITS];
-	unsigned nb = 0, m = 0;
+	unsigned old_cpu = r->cpu, old_vector = r->vector, old_prev_vector = r->prev_vector;
+	int old_prev = r->prev_cpu;
+
+	__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+	r->prev_cpu = (int)old_cpu;
+	r->prev_vector = old_vector;
+	r->cpu = cpu;
+	r->vector = v;
+	int err = b ? ir_batch_retarget(b, r->irte, v, cpu_at(cpu)->apic_id) : E_NOMEM;
+	if (!err) {
+		r->moves++;
+		return 0;
+	}
+	r->cpu = old_cpu;
+	r->vector = old_vector;
+	r->prev_cpu = old_prev;
+	r->prev_vector = old_prev_vector;
+	/* Nothing names the new vector: give it back; the drain counted above is now its. */
+	if (irq_vector_release(cpu, v, drained))
+		log_err("route: vector %#x of cpu %u stays allocated", v, cpu);
+	return err;
+}
+
+/* The old vectors of the routes whose unit took the new entries, one old CPU at a time: each
+ * CPU's marked under one hold of its lock, then one drain IPI to it. */
+static int release_old(struct retarget_old *old, unsigned m, const int *berr,
+		       const struct ir_batch *batches)
+{
+	uint8_t vs[IR_BATCH_MAX];
 	int err = 0;
 
-	/* 1. A vector on the new CPU and the entry's new low half, for each. */
-	for (unsigned i = 0; i < n && m < IR_BATCH_MAX; i++) {
-		struct route *r = rs[i];
-		if (!r->used || r->cpu == cpu)
-			continue;
-		struct ir_batch *b = batch_for(batches, &nb, r->md->ir);
-		int v = b ? irq_vector_alloc(cpu, route_irq, r) : E_NOMEM;
-		struct vtd_irte_ret e = v >= 0 ? entry(r, cpu, (unsigned)v) :
-						 (struct vtd_irte_ret){ .err = v };
-		if (e.err) {
-			if (v >= 0) {
-				__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
-				if (irq_vector_release(cpu, (unsigned)v, drained))
-					log_err("route: vector %#x of cpu %u stays allocated", v, cpu);
-			}
-			err = err ? err : e.err;
-			continue;
-		}
-		old[m++] = (struct retarget_old){ r, b, r->cpu, r->vector };
-		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
-		r->prev_cpu = (int)r->cpu;
-		r->prev_vector = r->vector;
-		r->cpu = cpu;
-		r->vector = (unsigned)v;
-		r->moves++;
-		ir_batch_write(b, r->irte, e.e);
-	}
-	/* 2. One invalidation batch and one wait per unit. */
-	int berr[IOMMU_MAX_UNITS];
-	for (unsigned i = 0; i < nb; i++)
-		if ((berr[i] = ir_batch_run(&batches[i])) && !err)
-			err = berr[i];
-	/* 3. The old vectors drain and go, one IPI per old CPU. */
-	bool kick[MAX_CPUS] = { false };
 	for (unsigned i = 0; i < m; i++) {
 		if (log_moves)
 			report_route(old[i].r);
@@ -288,15 +281,66 @@ static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 			/* The unit may use either entry: both vectors stay routed to the handler. */
 			log_err("route: IRTE %u not invalidated; vector %#x of cpu %u stays allocated",
 				old[i].r->irte, old[i].vector, old[i].cpu);
-			continue;
+			old[i].r = 0;
 		}
-		if (irq_vector_release_quiet(old[i].cpu, old[i].vector, drained) == 0)
-			kick[old[i].cpu] = true;
 	}
-	for (unsigned c = 0; c < cpu_count; c++)
-		if (kick[c] && irq_drain_kick(c) && !err)
+	for (unsigned i = 0; i < m; i++) {
+		if (!old[i].r)
+			continue;
+		unsigned c = old[i].cpu, k = 0;
+		for (unsigned j = i; j < m; j++)
+			if (old[j].r && old[j].cpu == c) {
+				vs[k++] = old[j].vector;
+				old[j].r = 0;
+			}
+		if (irq_vector_release_many(c, vs, k, drained) > 0 && irq_drain_kick(c) && !err)
 			err = E_BUSY;
+	}
 	return err;
+}
+
+/* At most IR_BATCH_MAX routes: every entry of a unit fits its one batch. */
+static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
+{
+	/* Under the lock, and too big for an interrupt-time stack. */
+	static void *moving[IR_BATCH_MAX];        /* the routes, as the handlers' arguments */
+	static uint8_t vs[IR_BATCH_MAX];
+	static struct retarget_old old[IR_BATCH_MAX];
+	static struct ir_batch batches[IOMMU_MAX_UNITS];
+	unsigned nb = 0, m = 0, k = 0;
+	int err = 0;
+
+	/* 1. The routes that move, and a vector on the new CPU for each, in one hold of its
+	 * lock. */
+	for (unsigned i = 0; i < n; i++)
+		if (rs[i]->used && rs[i]->cpu != cpu)
+			moving[m++] = rs[i];
+	if (!m)
+		return 0;
+	int got = irq_vector_alloc_many(cpu, route_irq, moving, m, vs);
+	if (got < 0)
+		return got;
+	if ((unsigned)got < m)
+		err = E_NOMEM;
+	/* 2. Each entry's vector and destination rewritten: one store of its low half. */
+	for (unsigned i = 0; i < (unsigned)got; i++) {
+		struct route *r = moving[i];
+		struct ir_batch *b = batch_for(batches, &nb, r->md->ir);
+		unsigned from = r->cpu, vector = r->vector;
+		int e = move_one(r, b, cpu, vs[i]);
+		if (e)
+			err = err ? err : e;
+		else
+			old[k++] = (struct retarget_old){ r, b, from, (uint8_t)vector };
+	}
+	/* 3. One invalidation descriptor and one wait per unit. */
+	int berr[IOMMU_MAX_UNITS];
+	for (unsigned i = 0; i < nb; i++)
+		if ((berr[i] = ir_batch_run(&batches[i])) && !err)
+			err = berr[i];
+	/* 4. The old vectors drain and go. */
+	int rerr = release_old(old, k, berr, batches);
+	return err ? err : rerr;
 }
 
 int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu)

@@ -69,10 +69,10 @@ struct route_ret {
 struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, route_handler_t fn,
 			      void *arg);
 int route_retarget(struct route *r, unsigned cpu) __must_check;
-/* Send n routes to one CPU together: a vector each, every IRTE rewritten, then one
- * invalidation batch and one wait per remapping unit (per 64 routes: IR_BATCH_MAX), then the
- * old vectors released with one drain IPI per old CPU. Routes already there are left alone.
- * The first error, if any. */
+/* Send n routes to one CPU together: their vectors taken in one go, each IRTE's vector and
+ * destination rewritten, then one invalidation descriptor and one wait per remapping unit (per
+ * 64 routes: IR_BATCH_MAX), then the old vectors released per old CPU with one drain IPI each.
+ * Routes already there are left alone. The first error, if any. */
 int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu) __must_check;
 /*
  * Hold the route's message at its source (masked) or let it go again. Where the function can
