@@ -182,24 +182,26 @@ int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
 			    void (*done)(void *arg))
 {
 	struct irq_cpu *ic = lookup(cpu);
-	unsigned marked = 0;
+	unsigned marked = 0, twice = 0;
 
 	if (!ic)
 		return E_INVAL;
 	uint64_t f = spin_lock_irqsave(&ic->lock);
 	for (unsigned i = 0; i < n; i++) {
 		unsigned v = vs[i];
-		if (v < VEC_DYNAMIC_FIRST || v > VEC_DYNAMIC_LAST ||
-		    !vector_map_in_use(&ic->map, v) || bit(ic->draining, v))
+		if (v < VEC_DYNAMIC_FIRST || v > VEC_DYNAMIC_LAST)
+			continue;       /* never a device vector: refused, as a bad argument */
+		if (!vector_map_in_use(&ic->map, v) || bit(ic->draining, v)) {
+			twice++;
 			continue;
+		}
 		ic->done[v - VEC_DYNAMIC_FIRST] = done;
 		set_bit(ic->draining, v, true);
 		marked++;
 	}
 	spin_unlock_irqrestore(&ic->lock, f);
-	if (marked < n)
-		log_err("irq: cpu %u: %u vectors released twice or never allocated", cpu,
-			n - marked);
+	if (twice)
+		log_err("irq: cpu %u: %u vectors released twice or never allocated", cpu, twice);
 	return (int)marked;
 }
 

@@ -50,7 +50,8 @@ int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg)) __must
 int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg)) __must_check;
 int irq_drain_kick(unsigned cpu) __must_check;
 /* n vectors of cpu marked under one hold of its lock, no IPI (kick once after): how many were
- * marked (the others, logged, were not allocated or already being released), or E_INVAL. */
+ * marked (the others were outside the device range, or, logged, not allocated or already
+ * being released), or E_INVAL. */
 int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
 			    void (*done)(void *arg)) __must_check;
 
