@@ -63,13 +63,6 @@ static void report_route(const struct route *r)
 	       r->irte, r->cpu, cpu_at(r->cpu)->apic_id, r->vector, r->md->ir->u->index);
 }
 
-/* The interrupt: whatever vector of the route it came on, the route's handler. */
-static void route_irq(struct trap_frame *f, void *arg)
-{
-	struct route *r = arg;
-	r->fn(r, r->arg);
-}
-
 /* Runs on the CPU that gave the vector back, once no interrupt on it can come. */
 static void drained(void *arg)
 {
@@ -138,7 +131,7 @@ static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_h
 		return E_NOMEM;
 	*r = (struct route){ .md = md, .msg = msg, .irte = md->irte + msg, .cpu = cpu,
 			     .prev_cpu = ROUTE_NO_CPU, .fn = fn, .arg = arg };
-	int v = irq_vector_alloc(cpu, route_irq, r);
+	int v = irq_vector_alloc(cpu, r->fn, r);
 	if (v < 0) {
 		fifo_push(r);
 		return v;
@@ -188,7 +181,7 @@ struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, rou
 
 static int retarget_locked(struct route *r, unsigned cpu)
 {
-	int v = irq_vector_alloc(cpu, route_irq, r);
+	int v = irq_vector_alloc(cpu, r->fn, r);
 	if (v < 0)
 		return v;
 	struct vtd_irte_ret e = entry(r, cpu, (unsigned)v);
@@ -304,6 +297,7 @@ static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 {
 	/* Under the lock, and too big for an interrupt-time stack. */
 	static void *moving[IR_BATCH_MAX];        /* the routes, as the handlers' arguments */
+	static vector_handler_t fns[IR_BATCH_MAX];
 	static uint8_t vs[IR_BATCH_MAX];
 	static struct retarget_old old[IR_BATCH_MAX];
 	static struct ir_batch batches[IOMMU_MAX_UNITS];
@@ -313,11 +307,13 @@ static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 	/* 1. The routes that move, and a vector on the new CPU for each, in one hold of its
 	 * lock. */
 	for (unsigned i = 0; i < n; i++)
-		if (rs[i]->used && rs[i]->cpu != cpu)
+		if (rs[i]->used && rs[i]->cpu != cpu) {
+			fns[m] = rs[i]->fn;
 			moving[m++] = rs[i];
+		}
 	if (!m)
 		return 0;
-	int got = irq_vector_alloc_many(cpu, route_irq, moving, m, vs);
+	int got = irq_vector_alloc_many(cpu, fns, moving, m, vs);
 	if (got < 0)
 		return got;
 	if ((unsigned)got < m)

@@ -3,7 +3,8 @@
  * that decides where a device message goes; guests' event bindings sit on top of it.
  *
  *   route_create(dev, k, cpu, fn, arg)  message k of dev (after msi_enable) interrupts CPU cpu,
- *                                        which runs fn(route, arg) with interrupts off
+ *                                        which runs fn(frame, route) with interrupts off
+ *                                        (arg is ROUTE_ARG(route))
  *   route_retarget(route, cpu)          send it to another CPU (or a fresh vector on the same)
  *   route_retarget_many(routes, n, cpu) the same for many, one invalidation wait per unit
  *   route_mask(route, masked)           hold the message at its source, or let it go
@@ -33,11 +34,19 @@
 #include <stdint.h>
 #include "kernel/lib/compiler.h"
 
+#include "kernel/cpu/percpu.h"
+
 struct pci_dev;
 struct msi_dev;
 struct route;
 
-typedef void (*route_handler_t)(struct route *r, void *arg);
+/*
+ * A route's handler is what its vectors call (kernel/cpu/percpu.h: vector_handler_t), with the
+ * route as the argument: one load from the vector finds it, no hop in between. The route's
+ * own `arg` is the handler's to read (ROUTE_ARG).
+ */
+typedef vector_handler_t route_handler_t;
+#define ROUTE_ARG(vector_arg)   (((struct route *)(vector_arg))->arg)
 
 #define ROUTE_MAX       4096
 #define ROUTE_NO_CPU    (-1)

@@ -139,7 +139,7 @@ static void install(unsigned cpu, unsigned v, vector_handler_t fn, void *arg)
 	__atomic_store_n(&s->fn, fn, __ATOMIC_RELEASE);
 }
 
-int irq_vector_alloc_many(unsigned cpu, vector_handler_t fn, void *const *args, unsigned n,
+int irq_vector_alloc_many(unsigned cpu, const vector_handler_t *fns, void *const *args, unsigned n,
 			  uint8_t *out)
 {
 	struct irq_cpu *ic = lookup(cpu);
@@ -152,7 +152,7 @@ int irq_vector_alloc_many(unsigned cpu, vector_handler_t fn, void *const *args, 
 		int v = vector_map_alloc(&ic->map);
 		if (v < 0)
 			break;
-		install(cpu, (unsigned)v, fn, args[got]);
+		install(cpu, (unsigned)v, fns[got], args[got]);
 		out[got] = (uint8_t)v;
 	}
 	spin_unlock_irqrestore(&ic->lock, f);
@@ -164,7 +164,7 @@ int irq_vector_alloc_many(unsigned cpu, vector_handler_t fn, void *const *args, 
 int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg)
 {
 	uint8_t v;
-	int got = irq_vector_alloc_many(cpu, fn, &arg, 1, &v);
+	int got = irq_vector_alloc_many(cpu, &fn, &arg, 1, &v);
 
 	return got < 0 ? got : got ? v : E_NOMEM;
 }

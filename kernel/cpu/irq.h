@@ -34,9 +34,9 @@ void irq_init(void);
 
 /* A free vector of CPU cpu with fn(frame, arg) installed: the vector, or E_NOMEM/E_INVAL. */
 int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg) __must_check;
-/* n vectors of cpu under one hold of its lock, vector i with fn(frame, args[i]), numbers in
- * out[0..): how many it got (fewer than n when cpu runs out), or E_INVAL. */
-int irq_vector_alloc_many(unsigned cpu, vector_handler_t fn, void *const *args, unsigned n,
+/* n vectors of cpu under one hold of its lock, vector i with fns[i](frame, args[i]), numbers
+ * in out[0..): how many it got (fewer than n when cpu runs out), or E_INVAL. */
+int irq_vector_alloc_many(unsigned cpu, const vector_handler_t *fns, void *const *args, unsigned n,
 			  uint8_t *out) __must_check;
 
 /*

@@ -281,9 +281,9 @@ static void hold_sync(struct binding *b)
 }
 
 /* The message arrived (on the target's CPU, or its old one while a move drains). */
-static void deliver(struct route *r, void *arg)
+static void deliver(struct trap_frame *f, void *route)
 {
-	struct binding *b = arg;
+	struct binding *b = ROUTE_ARG(route);
 
 	/* Unbound while it was on its way: it was sent for b's port, which is no longer bound to
 	 * it; dropped, and counted against that port's guest. The slot keeps (target, port) until

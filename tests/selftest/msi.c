@@ -95,9 +95,10 @@ static void raise(struct probe *p)
 	e1000e_raise(p->e1k, p->msg);
 }
 
-static void on_message(struct route *r, void *arg)
+static void on_message(struct trap_frame *f, void *arg)
 {
-	struct probe *p = arg;
+	struct route *r = arg;
+	struct probe *p = ROUTE_ARG(arg);
 	unsigned c = this_cpu()->index;
 
 	if (c != r->cpu && (int)c != __atomic_load_n(&r->prev_cpu, __ATOMIC_ACQUIRE))
@@ -296,7 +297,7 @@ static void check_retarget(struct probe *p)
 
 /* ---- multi-message MSI: one block of 16 --------------------------------------------------- */
 
-static void on_block_message(struct route *r, void *arg) { }
+static void on_block_message(struct trap_frame *f, void *arg) { }
 
 static void check_block(struct pci_dev *d)
 {
