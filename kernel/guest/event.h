@@ -31,6 +31,16 @@ static inline bool evt_deliverable(const struct guest *g)
 	return false;
 }
 
+/* The same where the answer is usually no (the end of an upcall): every word at once, no
+ * branch, cheaper than the search when it has to look at all of them. */
+static inline bool evt_deliverable_all(const struct guest *g)
+{
+	const volatile uint64_t *p = g->shared->evt_pending, *m = g->shared->evt_mask;
+
+	_Static_assert(COURIER_EVT_WORDS == 4, "evt_deliverable_all reads four words");
+	return ((p[0] & ~m[0]) | (p[1] & ~m[1]) | (p[2] & ~m[2]) | (p[3] & ~m[3])) != 0;
+}
+
 /* Would the way back to ring 3 enter g's upcall (registered, not masked, an event ready)? */
 static inline bool evt_upcall_due(const struct guest *g)
 {

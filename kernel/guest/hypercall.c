@@ -276,7 +276,7 @@ int hypercall_upcall_return(struct upcall_resume *out)
 	struct guest *g = c->current;
 	struct evt_resume r;
 
-	if (!evt_upcall_frame(g, &r) || !sched_resume_plain(c) || evt_deliverable(g))
+	if (!evt_upcall_frame(g, &r) || !sched_resume_plain(c) || evt_deliverable_all(g))
 		return 1;
 	g->hypercalls++;
 	evt_upcall_done(g);
