@@ -35,6 +35,8 @@ EDU = "edu,addr=0x10"
 EDU_BDF = "00:10.0"
 # nec-usb-xhci with MSI (16 messages) at 00:11.0, 00:12.0, ...: for many bound messages.
 XHCI_MSGS = 16
+# QEMU's trace of the VT-d unit's invalidation queue (the descriptors it fetched and ran).
+VTD_INV = ["vtd_inv_desc*"]
 
 
 def xhci(k):
@@ -68,7 +70,7 @@ class Bench:
     # ---- booting and reading -----------------------------------------------------------
 
     def boot(self, name, guests, smp=1, devices=(), cmdline="", accel="tcg", timeout=None,
-             stamps=False, qemu=(), screen=False):
+             stamps=False, qemu=(), screen=False, trace=()):
         """guests: [(name, cpu, 'args...')]; returns the Result, or raises BenchError. stamps:
         boot the bench build (hypervisor stamps, @bench records). Headless unless screen: with
         a VGA the framebuffer console redraws lines on whichever CPU, and under TCG those
@@ -79,6 +81,7 @@ class Bench:
         r = courier.Boot(f"exit=idle {cmdline}", smp=smp, mem=max(512, 64 * len(guests)),
                          accel=accel, modules=mods, devices=list(devices), qemu_args=extra,
                          elf=self.bench_elf if stamps else self.elf, name=f"bench-{name}",
+                         trace=list(trace),
                          timeout=timeout or 300 + 10 * smp).run()
         log = os.path.join(self.out, "logs", name + ("-stamps" if stamps else "") + ".log")
         os.makedirs(os.path.dirname(log), exist_ok=True)
@@ -235,7 +238,7 @@ class Bench:
                      how="HC_EVT_SEND → the peer's handler" +
                      ("; the sender blocks first" if smp == 1 else "; all CPUs together"))
 
-    def _move(self, n, extra_guests=()):
+    def _move(self, n, extra_guests=(), rounds=16, trace=False):
         devs, bdfs = [], []
         if n == 1:
             devs, bdfs = [EDU], [EDU_BDF]
@@ -246,19 +249,62 @@ class Bench:
                 bdfs.append(b)
         # Each move prints an @irte and an @route record per message: 18 moves of 32 fill half
         # the console's ring (256 KiB), and a full ring would drop the guest's lines.
-        guests = [("mover", 0, f"mode=move n={n} warm=2 rounds=16 dev={','.join(bdfs)}")]
-        r = self.boot(f"move_{n}", guests + list(extra_guests), smp=3, devices=devs + [EDU]
-                      if extra_guests else devs)
+        warm = 2 if rounds else 0
+        guests = [("mover", 0, f"mode=move n={n} warm={warm} rounds={rounds} "
+                               f"dev={','.join(bdfs)}")]
+        r = self.boot(f"move_{n}" + ("" if rounds else "_binds"), guests + list(extra_guests),
+                      smp=3, devices=devs + [EDU] if extra_guests else devs,
+                      trace=VTD_INV if trace else ())
         s = self.series(r)
-        moves = [v - self.stamp for v in s["mover"]["move"]]
+        moves = [v - self.stamp for v in s.get("mover", {}).get("move", [])]
         return r, s, moves
 
+    @staticmethod
+    def invalidations(r):
+        """The invalidation queue's work in a run, from QEMU's own trace of the unit:
+        descriptors fetched, interrupt-entry-cache ones among them, and wait descriptors."""
+        return {"descriptors": len(r.trace_events("vtd_inv_desc")),
+                "iec": len(r.trace_events("vtd_inv_desc_iec")),
+                "waits": len(r.trace_events("vtd_inv_desc_wait_*"))}
+
     def moves(self):
+        """Instructions per move from the guest's stamps; invalidation descriptors, waits and
+        IPIs per move from a second boot that binds the same messages but does not move: the
+        difference of the two runs is what the moves did (the binds and the exit's unbinds
+        are in both), divided by the moves the hypervisor counted (@stat moves=)."""
+        rows = []
         for n in (1, 16, 32):
-            r, s, m = self._move(n)
-            self.row(f"HC_SCHED_MOVE of a guest with {n} bound message{'s' * (n > 1)}, "
-                     "round trip", self.med(m), "≤ 2,000" if n == 32 else "",
+            r, s, m = self._move(n, trace=True)
+            base, _, _ = self._move(n, rounds=0, trace=True)
+            stat = next(x for x in r.records("stat") if x.get("guest") == "mover" and
+                        x.get("moves") is not None)
+            k = stat.int("moves")
+            if not k:
+                raise BenchError(f"move_{n}: the hypervisor counted no moves")
+            inv, inv0 = self.invalidations(r), self.invalidations(base)
+            per = {w: (inv[w] - inv0[w]) / k for w in inv}
+            ipis = (self.ipis(r) - self.ipis(base)) / k
+            batches = stat.int("batches") / k
+            rows.append((n, self.med(m), max(m), round(per["descriptors"], 2),
+                         round(per["iec"], 2), round(per["waits"], 2), round(ipis, 2),
+                         round(batches, 2)))
+            name = f"HC_SCHED_MOVE of a guest with {n} bound message{'s' * (n > 1)}"
+            self.row(f"{name}, round trip", self.med(m), "≤ 2,000" if n == 32 else "",
                      how="guest stamps around the hypercall; all CPUs together")
+            self.row(f"{name}: invalidation descriptors (interrupt entry cache) per move",
+                     f"{per['descriptors']:.2f} ({per['iec']:.2f})", unit="descriptors",
+                     how="QEMU trace vtd_inv_desc*, less a run without moves")
+            self.row(f"{name}: invalidation waits per move", f"{per['waits']:.2f}",
+                     "1 per unit" if n == 32 else "", unit="waits",
+                     how="QEMU trace vtd_inv_desc_wait_*, less a run without moves")
+            self.row(f"{name}: IPIs per move", f"{ipis:.2f}", unit="IPIs",
+                     how="@tick ipis_sent, less a run without moves")
+            self.progress(f"  {n} message(s): {self.med(m)} instructions, "
+                          f"{per['descriptors']:.1f} descriptors, {per['waits']:.1f} waits, "
+                          f"{ipis:.1f} IPIs, {batches:.1f} batches per move")
+        self.write_csv("moves", ["messages", "instructions_median", "instructions_max",
+                                 "inv_descriptors", "inv_iec", "inv_waits", "ipis",
+                                 "batches"], rows)
 
     def routes(self):
         """Route operations and delivery as the number of bound messages grows."""
