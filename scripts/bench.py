@@ -37,6 +37,11 @@ EDU_BDF = "00:10.0"
 XHCI_MSGS = 16
 # QEMU's trace of the VT-d unit's invalidation queue (the descriptors it fetched and ran).
 VTD_INV = ["vtd_inv_desc*"]
+# Scale: MSI-X entries of each virtio-rng function the routes come from, and an interrupt
+# remapping table large enough for them (the default 256 entries would stop at ~220).
+VIRTIO_VECTORS = 256
+IR_ENTRIES = 8192
+GUEST_DEVS = 8          # functions a guest may own (the hypervisor rejects a module with more)
 
 
 def xhci(k):
@@ -70,7 +75,7 @@ class Bench:
     # ---- booting and reading -----------------------------------------------------------
 
     def boot(self, name, guests, smp=1, devices=(), cmdline="", accel="tcg", timeout=None,
-             stamps=False, qemu=(), screen=False, trace=()):
+             stamps=False, qemu=(), screen=False, trace=(), mem=None):
         """guests: [(name, cpu, 'args...')]; returns the Result, or raises BenchError. stamps:
         boot the bench build (hypervisor stamps, @bench records). Headless unless screen: with
         a VGA the framebuffer console redraws lines on whichever CPU, and under TCG those
@@ -78,7 +83,7 @@ class Bench:
         mods = [(self.guest, f"name={g} cpu={cpu} {a}") for g, cpu, a in guests]
         extra = (ICOUNT if accel == "tcg" else []) + ([] if screen else ["-vga", "none"]) + \
             list(qemu)
-        r = courier.Boot(f"exit=idle {cmdline}", smp=smp, mem=max(512, 64 * len(guests)),
+        r = courier.Boot(f"exit=idle {cmdline}", smp=smp, mem=mem or max(512, 64 * len(guests)),
                          accel=accel, modules=mods, devices=list(devices), qemu_args=extra,
                          elf=self.bench_elf if stamps else self.elf, name=f"bench-{name}",
                          trace=list(trace),
@@ -323,6 +328,126 @@ class Bench:
                   [(2, "HC_SCHED_MOVE round trip"), (4, "trigger → handler, a guest on CPU 2")],
                   logx=True, logy=True)
 
+    # ---- scale and throughput: one owner of the devices, many frontends --------------------
+
+    def _owned(self, name, fronts, edus, place, routes=0, smp=4, mover=None, rounds=None,
+               route_devs=(), cmdline=""):
+        """Boots guest `own` (CPU 0), the owner of every device, and frontends f0..f<fronts-1>:
+        the first `edus` of them get an edu's message on port 0 and answer each one; the
+        others hold the routes (on their ports 1..) until the owner's stop; the mover moves
+        between its CPU and the next after the binding. place(k): frontend k's CPU. Returns
+        the Result, the series and the owner's `bound=` line."""
+        rounds = self.args.rounds if rounds is None else rounds
+        edu_devs = [(f"edu,addr={0x03 + k:#x}", f"00:{0x03 + k:02x}.0") for k in range(edus)]
+        # A guest owns at most GUEST_DEVS functions: beyond, edus and their frontends are
+        # split among further owners own1, own2, ... (only where no routes are asked for).
+        owners = max(1, (edus + GUEST_DEVS - 1) // GUEST_DEVS)
+        if owners > 1 and (routes or fronts != edus):
+            raise BenchError(f"{name}: more than {GUEST_DEVS} edus only as frontends alone")
+        holders = max(fronts - edus, 1)
+        ports = 1 + (routes + holders - 1) // holders    # the routes go round the others
+        guests, devs = [], []
+        for j in range(owners):
+            mine = edu_devs[j * GUEST_DEVS:(j + 1) * GUEST_DEVS]
+            if j == 0:
+                mine += list(route_devs)
+            devs += mine
+            first = j * GUEST_DEVS
+            n = fronts if owners == 1 else len(mine)
+            own = (f"mode=own fronts={n} first={first} edus={min(edus - first, GUEST_DEVS)} "
+                   f"routes={routes} rounds={rounds} dev={','.join(b for _, b in mine)}" +
+                   (f" mover={mover}" if mover is not None else ""))
+            guests.append(("own" + (str(j) if j else ""), place(first) if j else 0, own))
+        for k in range(fronts):
+            j = k // GUEST_DEVS if owners > 1 else 0
+            a = (f"mode=front peer=own{j or ''} idx={k - j * GUEST_DEVS if owners > 1 else k} "
+                 f"ports={ports}")
+            if k < edus:
+                a += f" answer expect={10 + rounds} rounds={rounds}"
+            elif k == mover:
+                a += f" expect=2 moves={self.args.move_rounds}"
+            else:
+                a += " expect=1"
+            guests.append((f"f{k}", place(k), a))
+        r = self.boot(name, guests, smp=smp, devices=[d for d, _ in devs],
+                      cmdline=f"ir_entries={IR_ENTRIES} {cmdline}", mem=512 + 8 * len(guests),
+                      timeout=300 + 4 * len(guests) + 20 * smp)
+        got = r.grep(r"\| bench bound=")
+        return r, self.series(r), got[0].split("bench ")[-1] if got else ""
+
+    def scale(self):
+        """Route operations and delivery as bound messages grow (docs/bench.md: how far the
+        hypervisor's shares let them grow)."""
+        rows = []
+        for routes, fronts in self.args.scale:
+            # The routes come from virtio-rng functions with `vectors=` MSI-X entries each.
+            vdevs = [(f"virtio-rng-pci,vectors={VIRTIO_VECTORS},addr={0x18 + k:#x}",
+                      f"00:{0x18 + k:02x}.0")
+                     for k in range((routes + VIRTIO_VECTORS - 1) // VIRTIO_VECTORS)]
+            mover = 1 if fronts > 1 and routes else None
+            # The edu's frontend alone on CPU 1 (blocked, on another CPU than the owner: the
+            # direct path of the delivery rows), the mover alone on CPU 2 (it moves to 3),
+            # the others on CPU 3.
+            r, s, bound = self._owned(f"scale_{routes}_{fronts}", fronts, 1,
+                                      lambda k: 1 if k == 0 else 2 if k == mover else 3,
+                                      routes, mover=mover, route_devs=vdevs)
+            binds = s["own"].get("bind", [])
+            trig = self.diffs(s["own"]["raise"], s["f0"]["recv"])
+            holders = fronts - 1
+            mine = routes // holders + (routes % holders > 0) if mover else 0
+            move = self.med([v - self.stamp for v in s.get("f1", {}).get("move", [])]) \
+                if mover else None
+            per = round(move / mine) if move and mine else None
+            rows.append((routes, fronts + 1, self.med(binds) - self.stamp if binds else None,
+                         max(binds) - self.stamp if binds else None, move, mine, per,
+                         self.med(trig)))
+            self.progress(f"  {routes} routes, {fronts + 1} guests: bind {rows[-1][2]}, "
+                          f"move {move} ({mine} messages, {per} each), "
+                          f"trigger → handler {self.med(trig)} [{bound}]")
+        self.write_csv("scale", ["routes", "guests", "bind_median", "bind_max", "move",
+                                 "mover_messages", "move_per_message", "trigger_to_handler"],
+                       rows)
+        if rows:
+            last = rows[-1]
+            self.row(f"HC_DEV_MSG_BIND with {last[0]} routes bound, {last[1]} guests (median)",
+                     last[2], how="owner's stamps around each bind; scale.csv for every size")
+            self.row(f"device trigger → handler with {last[0]} routes bound", last[7],
+                     how="edu message to a blocked frontend on another CPU; all CPUs")
+        self.plot("scale", "routes bound", "instructions",
+                  [(3, "HC_DEV_MSG_BIND (median)"), (7, "HC_SCHED_MOVE per message moved"),
+                   (8, "edu trigger → handler")], logx=True, yzero=True)
+
+    def throughput(self):
+        """Messages delivered per second of virtual time, one edu per frontend, frontends
+        spread over as many CPUs. Under TCG the CPUs run in turn on one thread and the TSC
+        counts every CPU's instructions, so this is the inverse of the instructions per
+        delivered message and its answer, not a parallel speed-up."""
+        rows = []
+        for n in self.args.fronts:
+            rounds = max(self.args.rounds // 2, 20)
+            r, s, _ = self._owned(f"throughput_{n}", n, n, lambda k: k % n, smp=n,
+                                  rounds=rounds)
+            owners = ["own" + (str(j) if j else "") for j in range((n + GUEST_DEVS - 1) //
+                                                                   GUEST_DEVS)]
+            raise_ = [s[g]["raise"] for g in owners]
+            done = [s[g]["done"] for g in owners]
+            # From the first raise of any owner to the last answer any owner saw; each round
+            # of owner j is one message to each of its frontends.
+            span = max(d[-1] for d in done) - min(v[0] for v in raise_)
+            msgs = sum(len(v) * min(GUEST_DEVS, n - j * GUEST_DEVS)
+                       for j, v in enumerate(raise_))
+            rate = msgs * 1e9 / span
+            rows.append((n, msgs, span, round(rate), round(span / msgs)))
+            self.progress(f"  {n} frontends on {n} CPUs: {rate:,.0f} messages/s "
+                          f"({span // msgs} instructions each)")
+            self.row(f"throughput, {n} frontend{'s' * (n > 1)} on {n} CPU{'s' * (n > 1)}",
+                     round(rate), unit="messages/s (virtual)",
+                     how="owner raises one edu message per frontend, waits for every answer")
+        self.write_csv("throughput", ["frontends_and_cpus", "messages", "instructions",
+                                      "messages_per_s", "instructions_per_message"], rows)
+        self.plot("throughput", "frontends and CPUs", "messages per second (virtual time)",
+                  [(4, "messages delivered and answered")], logx=True, yzero=True)
+
     def boot_time(self):
         """Headless (-vga none: a serial console only, as on a test machine without a
         screen), and once with QEMU's standard VGA, whose framebuffer console is drawn during
@@ -382,7 +507,8 @@ class Bench:
 
     # ---- output ---------------------------------------------------------------------------
 
-    def plot(self, name, xlabel, ylabel, cols, logx=False, xcol=False, logy=False):
+    def plot(self, name, xlabel, ylabel, cols, logx=False, xcol=False, logy=False,
+             yzero=False):
         if not shutil.which("gnuplot"):
             self.progress(f"  no gnuplot: {name}.csv not plotted")
             return
@@ -398,6 +524,7 @@ class Bench:
                   f"set key autotitle columnhead; set key top left; set grid; "
                   f"set xlabel '{xlabel}'; set ylabel '{ylabel}'; "
                   + ("set logscale x 2; " if logx else "") + ("set logscale y; " if logy else "")
+                  + ("set yrange [0:*]; " if yzero else "")
                   + f"plot {lines}")
         subprocess.run(["gnuplot", "-e", script], check=True)
 
@@ -416,12 +543,16 @@ class Bench:
         print(text, flush=True)
 
 
-SCENARIOS = ["hypercalls", "direct", "delivery", "events", "moves", "routes", "boot_time",
-             "latency"]
+SCENARIOS = ["hypercalls", "direct", "delivery", "events", "moves", "routes", "scale",
+             "throughput", "boot_time", "latency"]
 
 
 def numbers(text):
     return [int(x) for x in text.split(",") if x]
+
+
+def pairs(text):
+    return [tuple(int(x) for x in p.split(":")) for p in text.split(",") if p]
 
 
 def main(argv):
@@ -431,6 +562,11 @@ def main(argv):
     p.add_argument("--rounds", type=int, default=200)
     p.add_argument("--cpus", type=numbers, default=[1, 4, 16, 64])
     p.add_argument("--routes", type=numbers, default=[1, 2, 4, 8, 16, 32])
+    p.add_argument("--scale", type=pairs, default=[(1, 43), (16, 43), (64, 43), (128, 43),
+                                                   (168, 43), (173, 174)],
+                   help="routes:frontends of each scale boot")
+    p.add_argument("--fronts", type=numbers, default=[1, 2, 4, 8, 16])
+    p.add_argument("--move-rounds", type=int, default=16)
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     b = Bench(args)

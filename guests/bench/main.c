@@ -15,6 +15,22 @@
  *   mode=move [n=N] [rounds=N]          binds N messages of its devices to its own ports,
  *                                       then moves itself between its CPU and the next
  *   mode=boot                           one stamp at the start of main
+ *   mode=own fronts=N [first=F] [edus=E] [routes=R] [mover=K] [rounds=N]
+ *                                       the owner of every device: binds the message of
+ *                                       each of its first E devices (edus) to port 0 of
+ *                                       frontend f<F>..f<F+E-1>, then R messages of the others
+ *                                       to the other frontends' ports 1.. in turn (each bind
+ *                                       stamped), lets frontend K move (go, then its answer),
+ *                                       then in each round raises every edu and waits for
+ *                                       each of those frontends to answer; at the end it
+ *                                       sends every other frontend its stop
+ *   mode=front peer=<owner> idx=K [ports=P] [expect=X] [answer] [moves=M]
+ *                                       (K: its place among the owner's frontends)
+ *                                       offers P ports to the owner; port 0's handler
+ *                                       stamps and, with answer, answers on the owner's
+ *                                       port K; with moves, moves itself M times after the
+ *                                       owner's go, then answers; ends after X events on
+ *                                       port 0
  *
  * Each series is printed as "bench series=<name> v=<a>,<b>,..." (at most 8 values a line,
  * continued in further lines); the last line is "bench guest=<name> result=pass|fail".
@@ -39,7 +55,8 @@
 static uint64_t rounds, warm;
 static volatile uint64_t events;
 static uint64_t t_in[MAX_ROUNDS], t_out[MAX_ROUNDS];
-static int64_t peer_id = -1;          /* pong: whom its handler answers */
+static int64_t peer_id = -1;          /* pong, front: whom its handler answers */
+static unsigned answer_port;            /* and on which of its ports */
 static uint32_t *raise_reg;
 
 static inline uint64_t stamp(void)
@@ -80,7 +97,7 @@ static void on_event(unsigned port, void *arg)
 		t_in[i - warm] = t;
 	events = i + 1;
 	if (peer_id >= 0)
-		evt_send((uint64_t)peer_id, 0);
+		evt_send((uint64_t)peer_id, answer_port);
 	t = stamp();
 	if (i >= warm && i - warm < rounds)
 		t_out[i - warm] = t;
@@ -269,6 +286,174 @@ static bool mode_move(void)
 	return bound == want;
 }
 
+/* ---- scale and throughput: one owner of the devices, many frontends (scripts/bench.py) ---- */
+
+#define MAX_FRONTS      256
+#define MAX_EDUS        32
+
+static volatile uint64_t answers[MAX_FRONTS];  /* own: answers per frontend (its port) */
+static volatile uint64_t counted;               /* front: events on its further ports */
+
+static void on_answer(unsigned port, void *arg)
+{
+	if (port < MAX_FRONTS)
+		answers[port]++;
+}
+
+static void on_count(unsigned port, void *arg) { counted++; }
+
+struct answered { unsigned n; uint64_t want; };
+
+static bool all_answered(void *arg)
+{
+	const struct answered *a = arg;
+	for (unsigned k = 0; k < a->n; k++)
+		if (answers[k] < a->want)
+			return false;
+	return true;
+}
+
+static bool one_answered(void *arg) { return answers[*(uint64_t *)arg] > 0; }
+
+static uint64_t front_id[MAX_FRONTS];
+
+static int bind_retry(uint32_t bdf, unsigned msg, uint64_t guest, unsigned port)
+{
+	uint64_t end = hc_time() + TIMEOUT_NS;
+	int err;
+
+	/* ENOENT until the frontend has allocated the port, EPERM until it has offered it: it
+	 * starts when it starts. Blocked in between, not yielding: under icount a CPU that
+	 * polls keeps the frontend's CPU from running at all. */
+	while (((err = dev_msg_bind(bdf, msg, guest, port)) == -COURIER_EPERM ||
+		err == -COURIER_ENOENT) && hc_time() < end)
+		hc_block_until(hc_time() + 100000);
+	return err;
+}
+
+static bool mode_own(void)
+{
+	static uint64_t t_bind[MAX_ROUNDS * 4], t_raise[MAX_ROUNDS], t_done[MAX_ROUNDS];
+	static uint32_t *raise[MAX_EDUS];
+	unsigned n = (unsigned)guest_arg_u64("fronts", 1), e = (unsigned)guest_arg_u64("edus", 0);
+	unsigned first = (unsigned)guest_arg_u64("first", 0);
+	uint64_t routes = guest_arg_u64("routes", 0), mover = guest_arg_u64("mover", ~0ull);
+	uint64_t bound = 0, nbind = 0;
+	int err = 0;
+
+	if (n > MAX_FRONTS || e > MAX_EDUS || e > n || e > start_info->ndevs ||
+	    (routes && e == n))
+		return false;
+	for (unsigned k = 0; k < n; k++) {
+		char name[16];
+		snprintf(name, sizeof(name), "f%u", first + k);
+		int64_t id = guest_lookup_wait(name, TIMEOUT_NS);
+		int port = evt_alloc();
+		/* Port k is frontend k's to answer on: ports come in order from 0. */
+		if (id < 0 || port != (int)k || evt_bind_handler((unsigned)port, on_answer, NULL) < 0 ||
+		    evt_offer((unsigned)port, (uint64_t)id) < 0)
+			return false;
+		front_id[k] = (uint64_t)id;
+	}
+	for (unsigned k = 0; k < e; k++) {
+		const struct courier_dev_info *d = &start_info->devs[k];
+		uint8_t *bar = dev_bar(d, 0);
+		if (!bar || dev_msg_alloc(d->bdf, 1) < 1)
+			return false;
+		if ((err = bind_retry(d->bdf, 0, front_id[k], 0)) < 0) {
+			printf("bench edu=%u bind: %s\n", k, guest_strerror(err));
+			return false;
+		}
+		raise[k] = (uint32_t *)(bar + EDU_INTR_RAISE);
+	}
+	/* The routes, to the frontends' ports 1.. in turn; the first refusal ends the binding
+	 * (a share used up, say) and is printed for the harness. */
+	for (unsigned i = e; i < start_info->ndevs && bound < routes && !err; i++) {
+		const struct courier_dev_info *d = &start_info->devs[i];
+		uint64_t want = routes - bound;
+		int got = dev_msg_alloc(d->bdf, (unsigned)(want < d->msi_max ? want : d->msi_max));
+		if (got < 0) {
+			err = got;
+			break;
+		}
+		for (int m = 0; m < got && bound < routes; m++) {
+			uint64_t t0 = stamp();
+			err = bind_retry(d->bdf, (unsigned)m, front_id[e + bound % (n - e)],
+					 (unsigned)(1 + bound / (n - e)));
+			uint64_t t1 = stamp();
+			if (err < 0)
+				break;
+			if (nbind < MAX_ROUNDS * 4)
+				t_bind[nbind++] = t1 - t0;
+			bound++;
+		}
+	}
+	printf("bench bound=%llu err=%d\n", (unsigned long long)bound, err);
+	print_series("bind", t_bind, nbind);
+	if (mover < n) {
+		evt_send(front_id[mover], 0);                   /* go */
+		if (!evt_wait(one_answered, &(uint64_t){ mover }, 0))
+			return false;
+	}
+	for (uint64_t i = 0; i < warm + rounds; i++) {
+		uint64_t t0 = stamp();
+		for (unsigned k = 0; k < e; k++)
+			mmio_write32(raise[k], EDU_VALUE);
+		if (!evt_wait(all_answered, &(struct answered){ e, i + 1 }, TIMEOUT_NS))
+			return false;
+		uint64_t t1 = stamp();
+		if (i >= warm) {
+			t_raise[i - warm] = t0;
+			t_done[i - warm] = t1;
+		}
+	}
+	print_series("raise", t_raise, rounds);
+	print_series("done", t_done, rounds);
+	for (unsigned k = e; k < n; k++)                        /* the others' stop */
+		evt_send(front_id[k], 0);
+	return bound == routes;
+}
+
+static bool mode_front(void)
+{
+	static uint64_t d[MAX_ROUNDS];
+	int64_t owner = guest_lookup_wait(guest_arg("peer"), TIMEOUT_NS);
+	unsigned ports = (unsigned)guest_arg_u64("ports", 1);
+	uint64_t expect = guest_arg_u64("expect", 1), moves = guest_arg_u64("moves", 0);
+	uint64_t home = start_info->cpu;
+	int port = own_port();
+
+	if (owner < 0 || port != 0 || evt_offer(0, (uint64_t)owner) < 0)
+		return false;
+	for (unsigned p = 1; p < ports; p++) {
+		int q = evt_alloc();
+		if (q < 0 || evt_bind_handler((unsigned)q, on_count, NULL) < 0 ||
+		    evt_offer((unsigned)q, (uint64_t)owner) < 0)
+			return false;
+	}
+	answer_port = (unsigned)guest_arg_u64("idx", 0);
+	if (moves) {
+		if (!evt_wait(reached, &(uint64_t){ 1 }, 0))     /* the owner's go */
+			return false;
+		for (uint64_t i = 0; i < moves && i < MAX_ROUNDS; i++) {
+			uint64_t t0 = stamp();
+			if (hc_sched_move(COURIER_SELF, i % 2 ? home : home + 1) < 0)
+				return false;
+			d[i] = stamp() - t0;
+		}
+		print_series("move", d, moves < MAX_ROUNDS ? moves : MAX_ROUNDS);
+		evt_send((uint64_t)owner, answer_port);
+	}
+	if (guest_arg_flag("answer"))
+		peer_id = owner;
+	/* Bounded: an owner that failed sends no stop, and the run must still end. */
+	if (!evt_wait(reached, &expect, 4 * TIMEOUT_NS))
+		return false;
+	if (peer_id >= 0)
+		print_series("recv", t_in, rounds);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t t = stamp();
@@ -292,6 +477,10 @@ int main(int argc, char **argv)
 		ok = mode_hc();
 	} else if (!strcmp(mode, "move")) {
 		ok = mode_move();
+	} else if (!strcmp(mode, "own")) {
+		ok = mode_own();
+	} else if (!strcmp(mode, "front")) {
+		ok = mode_front();
 	}
 	printf("bench guest=%s result=%s\n", argv[0], ok ? "pass" : "fail");
 	return ok ? 0 : 1;
