@@ -20,7 +20,8 @@
  *                                       each of its first E devices (edus) to port 0 of
  *                                       frontend f<F>..f<F+E-1>, then R messages of the others
  *                                       to the other frontends' ports 1.. in turn (each bind
- *                                       stamped), lets frontend K move (go, then its answer),
+ *                                       stamped; frontend K=E, the mover, gets exactly one),
+ *                                       lets the mover move (go, then its answer),
  *                                       then in each round raises every edu and waits for
  *                                       each of those frontends to answer; at the end it
  *                                       sends every other frontend its stop
@@ -341,8 +342,11 @@ static bool mode_own(void)
 	uint64_t bound = 0, nbind = 0;
 	int err = 0;
 
+	uint64_t has_mover = mover < n;
+
+	/* The routes go to the frontends after the edus', the mover (if any) first of them. */
 	if (n > MAX_FRONTS || e > MAX_EDUS || e > n || e > start_info->ndevs ||
-	    (routes && e == n))
+	    (has_mover && mover != e) || (routes > has_mover && n <= e + has_mover))
 		return false;
 	for (unsigned k = 0; k < n; k++) {
 		char name[16];
@@ -378,8 +382,12 @@ static bool mode_own(void)
 		}
 		for (int m = 0; m < got && bound < routes; m++) {
 			uint64_t t0 = stamp();
-			err = bind_retry(d->bdf, (unsigned)m, front_id[e + bound % (n - e)],
-					 (unsigned)(1 + bound / (n - e)));
+			/* The mover holds one message whatever the size, so that its move
+			 * costs the same work at every size but for the routes around it. */
+			uint64_t j = bound - has_mover, h = n - e - has_mover;
+			unsigned k = has_mover && !bound ? (unsigned)mover : (unsigned)(e + has_mover + j % h);
+			err = bind_retry(d->bdf, (unsigned)m, front_id[k],
+					 (unsigned)(has_mover && !bound ? 1 : 1 + j / h));
 			uint64_t t1 = stamp();
 			if (err < 0)
 				break;
