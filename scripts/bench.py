@@ -2,7 +2,8 @@
 """`make bench`: boot the bench scenarios and write what they measured (docs/bench.md).
 
 usage: scripts/bench.py [--out DIR] [--only PATTERN] [--rounds N] [--cpus 1,4,16,64]
-                        [--routes 1,2,4,8,16,32]
+                        [--routes 1,2,4,8,16,32] [--scale MSGS:FRONTENDS,...]
+                        [--fronts 1,2,4,8,16] [--move-rounds N]
 
 Every scenario boots under TCG with `-icount shift=0`, where the TSC counts executed
 instructions (one a nanosecond of virtual time), with guests/bench stamping the guest's side on
