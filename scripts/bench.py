@@ -431,12 +431,12 @@ class Bench:
             self.row(f"HC_DEV_MSG_BIND with up to {last[0]} routes bound, {last[1]} guests "
                      "(median)", last[4],
                      how="owner's stamps around each bind; scale.csv for every size")
-            self.row(f"HC_SCHED_MOVE per message moved, {last[0]} routes bound", last[8],
-                     how=f"a frontend with {last[7]} messages; all CPUs together")
+            self.row(f"HC_SCHED_MOVE of a guest with {last[7]} bound message, {last[0]} routes "
+                     "bound", last[8], how="the mover's stamps; all CPUs together")
             self.row(f"device trigger → handler with {last[0]} routes bound", last[9],
                      how="edu message to a blocked frontend on another CPU; all CPUs")
             self.plot("scale", "routes bound", "instructions",
-                      [(5, "HC_DEV_MSG_BIND (median)"), (9, "HC_SCHED_MOVE per message moved"),
+                      [(5, "HC_DEV_MSG_BIND (median)"), (9, "HC_SCHED_MOVE of a guest with one message"),
                        (10, "edu trigger → handler")], logx=True, yzero=True)
         if failed:
             raise BenchError("failed at " + "; ".join(failed) + " (logs/scale_*.log)")
