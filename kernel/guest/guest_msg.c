@@ -201,7 +201,9 @@ static void list_remove(struct binding *b)
 }
 static uint64_t storm_per_window;       /* 0: storms are not looked for */
 static uint64_t storm_window_cycles;    /* STORM_WINDOW_US in TSC cycles (guest_msg_shares) */
-static unsigned share_routes;                   /* 0: no shares (before the guests start) */
+static bool shares_on;                          /* the shares are in force */
+static bool shares_wanted = true;               /* shares=on|off */
+static unsigned share_routes;
 static bool forward;                            /* route=forward: the baseline (below) */
 /* Device messages each CPU took, by the guest whose port they were for (@msgs). */
 static uint64_t taken[MAX_CPUS][MAX_GUESTS];
@@ -213,9 +215,17 @@ void guest_msg_shares(unsigned loaded)
 	unsigned owners[GUEST_IR_UNITS] = { 0 };
 
 	storm_window_cycles = time_us_to_cycles(STORM_WINDOW_US);
-	if (!loaded)
+	if (!loaded || !shares_wanted) {
+		if (!shares_wanted)
+			log_info("guests: shares=off: no guest's binds, vectors or IRTEs are limited");
 		return;
-	share_routes = MIN(vectors, (unsigned)BINDINGS_MAX) / loaded;
+	}
+	/* With more guests loaded than a CPU has device vectors, no share can be a guarantee for
+	 * every placement; each guest may still bind one message (a CPU that runs out refuses the
+	 * bind, and a move that finds no vector leaves the message where it was, still
+	 * delivered). Never 0: that would be no limit at all. */
+	share_routes = MAX(1u, MIN(vectors, (unsigned)BINDINGS_MAX) / loaded);
+	shares_on = true;
 	/* IRTEs are a device owner's: shared among the guests that own a function on the unit. */
 	for (unsigned i = 0; i < guest_count; i++) {
 		bool on[GUEST_IR_UNITS] = { false };
@@ -246,6 +256,8 @@ static volatile unsigned storms_held;   /* bindings held for a storm: the tick l
  * elsewhere. The routes follow the device's owner when it moves, not the port's.
  */
 void guest_msg_set_forward(bool on) { forward = on; }
+
+void guest_msg_set_shares(bool on) { shares_wanted = on; }
 
 void guest_msgs_report(void)
 {
@@ -395,7 +407,7 @@ int guest_msg_alloc(struct guest *g, uint64_t bdf, uint64_t n)
 		return n <= md->n ? (int)md->n : E_BUSY;
 	struct ir_table *t = ir_table_for(d);
 	unsigned unit = t ? t->u->index : 0;
-	if (t && unit < GUEST_IR_UNITS && share_routes &&
+	if (t && unit < GUEST_IR_UNITS && shares_on &&
 	    g->irtes_held[unit] + irte_block_size((unsigned)n) > share_irtes[unit])
 		return E_NOMEM;
 	int err = msi_enable(d, (unsigned)n, &md);
@@ -450,7 +462,7 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 		err = E_PERM;   /* a grantee binds only to its own ports */
 	else if (!err && h.s && h.s->b)
 		err = E_BUSY;
-	else if (!err && share_routes && t->routes_held >= share_routes)
+	else if (!err && shares_on && t->routes_held >= share_routes)
 		err = E_NOMEM;
 	struct msg_slot *s = err ? 0 : slot_get(h.d, (unsigned)msg, g);
 	struct binding *b = s ? binding_take() : 0;

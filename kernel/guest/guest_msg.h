@@ -26,6 +26,8 @@ void guest_msgs_release(struct guest *g);
 void guest_msgs_follow(struct guest *g);
 /* When the guests start (guests of them loaded): each gets its share (guest_msg.c, "Shares"). */
 void guest_msg_shares(unsigned loaded);
+/* shares=off: no shares at all (experiments that need more than the shares allow). */
+void guest_msg_set_shares(bool on);
 /* route=forward: messages go to the device owner's CPU and are forwarded (the baseline). */
 void guest_msg_set_forward(bool on);
 /* At the end: `@msgs cpu= guest= taken=`, the device messages each CPU took for each guest. */

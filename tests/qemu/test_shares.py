@@ -48,3 +48,41 @@ def shares():
 
 
 scenario(globals(), "shares_hog_and_victim", shares, cost=2, timeout=120)
+
+
+def shares_more_guests_than_vectors():
+    """With more guests loaded than a CPU has device vectors, the share would round to 0,
+    which once meant no limit at all: each guest may now bind one message."""
+    n = VECTORS + 4
+    mods = [(elf("msgs"), "name=hog cpu=1 dev=00:12.0 n=128")]
+    mods += [(elf("hello"), f"name=h{i} cpu={i % 4} mem=1") for i in range(n - 1)]
+    r = boot("exit=idle", smp=4, mem=1024, modules=mods, devices=DEVICES[:1], timeout=300)
+    check_healthy(r)
+    r.check_done(0)
+    assert any("guests: each may bind 1 messages" in line for line in r.lines), \
+        [line for line in r.lines if "guests: each may bind" in line]
+    hog = lines(r, "hog")
+    assert hog and int(hog[-1]["bound"]) == 1, \
+        f"the hog bound {hog[-1]['bound'] if hog else '?'} messages with {n} guests loaded: {hog}"
+    assert any(h.get("stop") == "ENOMEM" for h in hog[:-1]), hog
+    check_exited(r, "hog")
+
+
+def shares_off():
+    """shares=off: the hog binds past what its share would be (experiments that need every
+    vector, e.g. make bench's scale), and says so at boot."""
+    mods = [(elf("msgs"), "name=hog cpu=1 dev=00:12.0,00:14.0,00:15.0 n=128"),
+            (elf("hello"), "name=third cpu=0"), (elf("hello"), "name=fourth cpu=2")]
+    r = boot("exit=idle shares=off", smp=3, modules=mods, devices=DEVICES, timeout=60)
+    check_healthy(r)
+    r.check_done(0)
+    assert any("shares=off" in line for line in r.lines), "no word of shares=off at boot"
+    hog = lines(r, "hog")
+    assert int(hog[-1]["bound"]) > VECTORS // 3, \
+        f"the hog bound {hog[-1]['bound']} with shares=off, no more than a share: {hog}"
+    check_exited(r, "hog")
+
+
+scenario(globals(), "shares_more_guests_than_vectors", shares_more_guests_than_vectors, cost=4,
+         timeout=600)
+scenario(globals(), "shares_off", shares_off, cost=2, timeout=120)
