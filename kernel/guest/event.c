@@ -94,25 +94,6 @@ int evt_unmask(struct guest *g, uint64_t port)
 	return 0;
 }
 
-bool evt_upcall_frame(const struct guest *g, struct evt_resume *r)
-{
-	const volatile struct courier_upcall_frame *shared = &g->shared->frame;
-
-	/* One read of each: the guest may change them meanwhile. */
-	*r = (struct evt_resume){
-		.rip = shared->rip, .rsp = shared->rsp,
-		.rflags = (shared->rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET,
-		.rax = shared->rax, .rcx = shared->rcx, .r11 = shared->r11,
-	};
-	return g->in_upcall && r->rip < GUEST_USER_VA_END && r->rsp < GUEST_USER_VA_END;
-}
-
-void evt_upcall_done(struct guest *g)
-{
-	g->in_upcall = false;
-	g->shared->upcall_mask = 0;
-}
-
 int evt_upcall_return(struct guest *g, struct trap_frame *f)
 {
 	struct evt_resume r;

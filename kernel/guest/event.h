@@ -74,10 +74,27 @@ struct evt_resume {
 	uint64_t rip, rsp, rflags, rax, rcx, r11;
 };
 /* Read g's upcall frame once into *r; false when g is not in its upcall or the frame's RIP or
- * RSP is outside the user half (HC_UPCALL_RETURN's EINVAL). Changes nothing. */
-bool evt_upcall_frame(const struct guest *g, struct evt_resume *r);
+ * RSP is outside the user half (HC_UPCALL_RETURN's EINVAL). Changes nothing. Inline, as the
+ * next one: the end of every upcall. */
+static inline bool evt_upcall_frame(const struct guest *g, struct evt_resume *r)
+{
+	const volatile struct courier_upcall_frame *shared = &g->shared->frame;
+
+	/* One read of each: the guest may change them meanwhile. */
+	*r = (struct evt_resume){
+		.rip = shared->rip, .rsp = shared->rsp,
+		.rflags = (shared->rflags & GUEST_RFLAGS_USER_MASK) | GUEST_RFLAGS_SET,
+		.rax = shared->rax, .rcx = shared->rcx, .r11 = shared->r11,
+	};
+	return g->in_upcall && r->rip < GUEST_USER_VA_END && r->rsp < GUEST_USER_VA_END;
+}
+
 /* The upcall is over: not in it, upcalls unmasked. */
-void evt_upcall_done(struct guest *g);
+static inline void evt_upcall_done(struct guest *g)
+{
+	g->in_upcall = false;
+	g->shared->upcall_mask = 0;
+}
 /* HC_UPCALL_RETURN: resume RIP, RSP, RFLAGS, RAX, RCX and R11 from the shared-info page; the
  * upcall restored the other registers itself. */
 int evt_upcall_return(struct guest *g, struct trap_frame *f);

@@ -368,23 +368,11 @@ static void switch_away(struct percpu *c, struct trap_frame *f)
 	write_cr3(next->pt.root_pa);
 }
 
-/* Must this CPU switch away from its guest before going back to it? */
-static bool must_switch(const struct percpu *c, const struct guest *g)
-{
-	return !g || g->state != GUEST_RUNNING || g->need_resched || g->cpu != c->index;
-}
-
-bool sched_resume_plain(const struct percpu *c)
-{
-	const struct guest *g = c->current;
-	return !must_switch(c, g) && !evt_upcall_due(g);
-}
-
 void sched_return_to_user(struct trap_frame *f)
 {
 	struct percpu *c = this_cpu();
 
-	if (must_switch(c, c->current))
+	if (sched_must_switch(c, c->current))
 		switch_away(c, f);
 	evt_enter_upcall(c->current, f);
 }

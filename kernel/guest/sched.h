@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "kernel/lib/compiler.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/guest/event.h"
+#include "kernel/guest/guest.h"
 
 struct guest;
 struct trap_frame;
@@ -34,10 +37,19 @@ int sched_move(struct guest *g, unsigned cpu, struct guest *by) __must_check;
 void sched_tick(void);
 /* On every return to ring 3: switch guests if needed, and enter the upcall if events wait. */
 void sched_return_to_user(struct trap_frame *f);
-struct percpu;
+/* Must this CPU switch away from its guest before going back to it? */
+static inline bool sched_must_switch(const struct percpu *c, const struct guest *g)
+{
+	return !g || g->state != GUEST_RUNNING || g->need_resched || g->cpu != c->index;
+}
+
 /* Can this CPU go straight back to its guest, with no switch and no upcall to enter (the fast
- * hypercalls' way back)? */
-bool sched_resume_plain(const struct percpu *c);
+ * hypercalls' way back)? Inline: it is on every fast hypercall's and upcall's way out. */
+static inline bool sched_resume_plain(const struct percpu *c)
+{
+	const struct guest *g = c->current;
+	return !sched_must_switch(c, g) && !evt_upcall_due(g);
+}
 /* A CPU with nothing to run: enter guests as they become runnable, else halt. */
 void __noreturn sched_idle(void);
 /* How the run goes once the guests start (the command line's move_ms= and exit=). */
