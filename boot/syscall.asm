@@ -3,13 +3,13 @@
 ;
 ; Two ways through. The fast one, for the hypercalls that need neither the guest's saved
 ; context nor a way back other than straight to it (kernel/guest/hypercall.c: hypercall_fast,
-; HC_TIME, HC_EVT_SEND, HC_EVT_UNMASK, an unknown number): saves only what the C handler may
+; HC_TIME, HC_EVT_SEND, an unknown number): saves only what the C handler may
 ; change of what the guest keeps (docs/abi.md: every register but RAX, RCX and R11), calls it
 ; with the arguments in place, and returns with SYSRET. The handler says when the way back
 ; needs more after all (an event for this guest, a switch): then the whole frame is built and
-; the common path takes over. Every other hypercall builds the same frame as an interrupt from
-; ring 3 (kernel/cpu/trap.h: struct trap_frame) on the CPU's kernel stack, calls
-; hypercall_entry(frame), and returns with IRETQ.
+; the common path takes over. HC_UPCALL_RETURN has a path of its own (below). Every other
+; hypercall builds the same frame as an interrupt from ring 3 (kernel/cpu/trap.h: struct
+; trap_frame) on the CPU's kernel stack, calls hypercall_entry(frame), and returns with IRETQ.
 
 %define PERCPU_KSTACK_TOP  8
 %define PERCPU_USER_RSP    16
@@ -61,7 +61,8 @@ syscall_entry:
 	mov [gs:PERCPU_USER_RSP], rsp
 	mov rsp, [gs:PERCPU_KSTACK_TOP]
 	; SYSRET to a non-canonical RIP faults in ring 0 on the guest's stack (the SYSRET erratum
-	; of Intel CPUs): a `syscall` at the very end of the user half goes the IRETQ way.
+	; of Intel CPUs), and so would IRETQ: a `syscall` at the very end of the user half goes
+	; the full way, where hypercall_entry stops the guest instead of returning there.
 	bt rcx, USER_HALF_BIT
 	jc .full
 	cmp rax, HC_UPCALL_RETURN
@@ -88,11 +89,16 @@ syscall_entry:
 	mov rcx, r10                            ; the fourth argument, in the C convention
 	call [hypercall_fast + rax * 8]         ; RAX = the result, RDX != 0: the frame is needed
 %ifdef BENCH
+	; Only a call that leaves by SYSRET is counted here; one that needs the frame keeps its
+	; entry stamp for trap_exit's bench_exit.
+	test rdx, rdx
+	jnz .bench_not_fast
 	push rax
 	push rdx
 	call bench_exit_fast
 	pop rdx
 	pop rax
+.bench_not_fast:
 %endif
 	pop r10
 	pop r9
@@ -126,6 +132,7 @@ syscall_entry:
 .resume_full:
 	PUSH_HYPERCALL_FRAME
 	cld
+	xor ebp, ebp                    ; backtraces stop here
 	mov rdi, rsp
 	call hypercall_fast_resume
 	jmp trap_exit

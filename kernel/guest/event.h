@@ -44,7 +44,8 @@ static inline bool evt_deliverable_all(const struct guest *g)
 /* Would the way back to ring 3 enter g's upcall (registered, not masked, an event ready)? */
 static inline bool evt_upcall_due(const struct guest *g)
 {
-	return g->upcall_entry && !g->shared->upcall_mask && evt_deliverable(g);
+	/* in_upcall too: upcall_mask is the guest's to write, and upcalls must not nest. */
+	return g->upcall_entry && !g->in_upcall && !g->shared->upcall_mask && evt_deliverable(g);
 }
 
 /*

@@ -242,7 +242,8 @@ void guest_msg_shares(unsigned loaded)
 	for (unsigned u = 0; u < GUEST_IR_UNITS; u++) {
 		struct ir_table *t = ir_table_at(u);
 		if (t)
-			share_irtes[u] = (t->alloc.size - t->alloc.used) / MAX(owners[u], 1u);
+			/* At least one, as for routes: 0 would refuse every owner on the unit. */
+			share_irtes[u] = MAX(1u, (t->alloc.size - t->alloc.used) / MAX(owners[u], 1u));
 	}
 	log_info("guests: each may bind %u messages to its ports; each of the %u device owners "
 		 "may hold %u IRTEs of unit 0", share_routes, owners[0], share_irtes[0]);

@@ -178,6 +178,14 @@ void hypercall_entry(struct trap_frame *f)
 	uint64_t nr = f->rax;
 
 	c->irqoff_since = rdtsc();
+	/* A `syscall` ending at the top of the user half has nowhere to return to (its RIP is
+	 * not canonical, and SYSRET or IRETQ there would fault in ring 0): the guest's own
+	 * fault, as executing on would be. boot/syscall.asm sends it here. */
+	if (f->rip >= GUEST_USER_VA_END) {
+		guest_stop(g, GUEST_CRASHED, "syscall_at_end_of_user_half");
+		sched_return_to_user(f);
+		return;
+	}
 	c->in_hypercall = true;
 	g->hypercalls++;
 	int64_t ret = dispatch(g, f);
@@ -295,8 +303,8 @@ void hypercall_cpu_init(void)
 
 	c->kstack_top = c->stack_top;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
-	/* STAR: SYSCALL loads CS/SS from 47:32; 63:48 is the base SYSRET would use (unused:
-	 * guests return through IRETQ). */
+	/* STAR: SYSCALL loads CS/SS from 47:32; SYSRET (the fast hypercalls' way back) CS from
+	 * 63:48 + 16 and SS from 63:48 + 8, with RPL 3: SEL_UCODE and SEL_UDATA. */
 	wrmsr(MSR_STAR, (uint64_t)SEL_UCODE32 << 48 | (uint64_t)SEL_KCODE << 32);
 	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
 	/* Entered with interrupts off, no single-stepping, DF and AC clear. */
