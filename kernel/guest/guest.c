@@ -99,6 +99,9 @@ struct guest *guest_by_name(const char *name, uint64_t len)
 }
 
 static volatile unsigned reclaims_pending;     /* guests ended, not yet given back */
+/* Guests inside guest_stop: their state says ended before their reclaim is counted, and a run
+ * that ends when all are done must not end in between (it would lose their @reclaim). */
+static volatile unsigned stops_in_progress;
 
 bool guests_all_done(void)
 {
@@ -108,7 +111,10 @@ bool guests_all_done(void)
 		    guests[i].restart_pending)
 			return false;
 	}
-	return !__atomic_load_n(&reclaims_pending, __ATOMIC_ACQUIRE);
+	/* Read after the states: a stop counts itself before its state changes. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return !__atomic_load_n(&stops_in_progress, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&reclaims_pending, __ATOMIC_ACQUIRE);
 }
 
 void guests_report_stats(void)
@@ -156,11 +162,13 @@ static void reclaim_later(struct guest *g);
 
 void guest_stop(struct guest *g, enum guest_state s, const char *reason)
 {
+	__atomic_add_fetch(&stops_in_progress, 1, __ATOMIC_ACQ_REL);
 	guest_devices_quiesce(g);
 	guest_console_flush(g);
 	guest_set_state(g, s, reason);
 	if (!g->restart_pending)
 		reclaim_later(g);
+	__atomic_sub_fetch(&stops_in_progress, 1, __ATOMIC_ACQ_REL);
 }
 
 /* ---- creation ---------------------------------------------------------------------------- */
