@@ -259,7 +259,9 @@ static void __noreturn kmain_on_stack(void)
 		if (cpu_at(i)->online)
 			report("cpu index=%u apic=%u mode=%s", i, cpu_at(i)->apic_id, apic_mode_name());
 
+	console_hold_screen(true);      /* BAR sizing turns the framebuffer's decoding off */
 	pci_setup();
+	console_hold_screen(false);
 	iommu_setup();
 	ir_setup();
 	guest_msg_set_storm_rate(options.storm_rate);

@@ -156,6 +156,25 @@ static void write_line(const char *buf, size_t n)
 		write_now(buf, n);
 }
 
+void console_hold_screen(bool on)
+{
+	console_fb_hold(on);
+	if (on) {
+		/* Drawing happens under uart_lock: whoever draws now finishes first. */
+		uint64_t f = irq_save();
+		spin_lock(&uart_lock);
+		spin_unlock(&uart_lock);
+		irq_restore(f);
+	} else {
+		uint64_t f = irq_save();
+		if (spin_trylock(&uart_lock)) {
+			console_fb_render(true);
+			spin_unlock(&uart_lock);
+		}
+		irq_restore(f);
+	}
+}
+
 void console_show_all(void)
 {
 	console_fb_render(true);

@@ -35,6 +35,14 @@ void console_take_over(void);
 /* Send what the ring holds, up to max bytes and only as fast as the UART takes it without
  * waiting; one CPU at a time (others return at once). Returns whether bytes are left. */
 bool console_drain(size_t max);
+/*
+ * No CPU draws on the screen while held: PCI enumeration turns the decoding of each device's
+ * BARs off while it sizes them, the framebuffer's among them, and another CPU draining the
+ * console must not write there meanwhile (on hardware the pixels go nowhere; QEMU's TCG was
+ * seen to crash on such writes racing the memory map's change). Returns once no drawing is in
+ * progress. The screen catches up when let go.
+ */
+void console_hold_screen(bool on);
 /* After console_take_over (the end of a run, a fatal error): draw on the screen what it does not
  * show yet (the screen is drawn at most every 100 ms otherwise). */
 void console_show_all(void);

@@ -12,6 +12,9 @@
 static struct fbcon fbcon;
 static bool fb_on;
 static uint64_t last_render_us;
+static volatile bool held;
+
+void console_fb_hold(bool on) { held = on; }
 
 void console_fb_write(const char *s, size_t n)
 {
@@ -23,7 +26,7 @@ void console_fb_render(bool now)
 {
 	uint64_t t = time_since_boot_us();
 
-	if (!fb_on || !fbcon.dirty || (!now && t - last_render_us < RENDER_EVERY_US))
+	if (!fb_on || held || !fbcon.dirty || (!now && t - last_render_us < RENDER_EVERY_US))
 		return;
 	fbcon_render(&fbcon);
 	last_render_us = t;

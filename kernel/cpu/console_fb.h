@@ -18,7 +18,9 @@
 bool console_fb_init(const struct mb2_info *mb, const char *early, size_t n);
 /* Puts s on the screen's text (nothing before console_fb_init succeeded). */
 void console_fb_write(const char *s, size_t n);
-/* Draws what changed, if the last drawing is 100 ms old or `now`. */
+/* Draws what changed, if the last drawing is 100 ms old or `now`; nothing while held. */
 void console_fb_render(bool now);
+/* Hold the drawing (the text still changes; it is drawn once let go): console_hold_screen. */
+void console_fb_hold(bool on);
 
 #endif

@@ -75,11 +75,14 @@ void guest_set_state(struct guest *g, enum guest_state s, const char *reason)
 			g->reason[i] = reason[i] == ' ' ? '_' : reason[i];
 		g->reason[i] = 0;
 	}
-	uint64_t f = spin_lock_irqsave(&g->sched_lock);
-	report("guest name=%s cpu=%u state=%s reason=%s", g->name[0] ? g->name : "-", g->cpu,
-	       guest_state_name(s), g->reason[0] ? g->reason : "-");
+	uint64_t f = spin_lock_irqsave(&g->report_lock);
+	spin_lock(&g->sched_lock);
 	__atomic_store_n(&g->state, s, __ATOMIC_RELEASE);
-	spin_unlock_irqrestore(&g->sched_lock, f);
+	unsigned cpu = g->cpu;
+	spin_unlock(&g->sched_lock);
+	report("guest name=%s cpu=%u state=%s reason=%s", g->name[0] ? g->name : "-", cpu,
+	       guest_state_name(s), g->reason[0] ? g->reason : "-");
+	spin_unlock_irqrestore(&g->report_lock, f);
 }
 
 struct guest *guest_by_id(uint64_t id)

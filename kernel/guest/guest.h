@@ -68,6 +68,10 @@ struct guest {
 	/* Scheduling (kernel/guest/sched.c). sched_lock orders the guest's state, on_rq and on_cpu; it
 	 * is taken before a run-queue lock, never after. */
 	struct spinlock sched_lock;
+	/* Taken before sched_lock where a state change prints its @guest record: the records come
+	 * in the order of the changes, and the formatting is not done under sched_lock, which
+	 * every CPU raising an event for this guest may be waiting for. */
+	struct spinlock report_lock;
 	struct guest *rq_next;  /* run queue of its CPU */
 	bool on_rq;
 	bool on_cpu;            /* some CPU's current guest (running_on) */

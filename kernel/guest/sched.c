@@ -222,13 +222,18 @@ int sched_move(struct guest *g, unsigned cpu, struct guest *by)
 {
 	if (cpu >= cpu_count || !cpu_at(cpu)->online)
 		return E_INVAL;
-	uint64_t f = spin_lock_irqsave(&g->sched_lock);
+	/* report_lock first (guest.h): the record below comes in order with the guest's other
+	 * state changes, formatted after sched_lock is dropped. */
+	uint64_t f = spin_lock_irqsave(&g->report_lock);
+	spin_lock(&g->sched_lock);
 	unsigned from = g->cpu;
-	bool kick = false;
+	bool kick = false, moved = false;
+	enum guest_state state = g->state;
 
 	/* An ended guest stays where it ended (guest_set_state decides under this lock too). */
-	if (g->state != GUEST_RUNNING && g->state != GUEST_BLOCKED) {
-		spin_unlock_irqrestore(&g->sched_lock, f);
+	if (state != GUEST_RUNNING && state != GUEST_BLOCKED) {
+		spin_unlock(&g->sched_lock);
+		spin_unlock_irqrestore(&g->report_lock, f);
 		return E_NOENT;
 	}
 	if (from != cpu) {
@@ -252,14 +257,16 @@ int sched_move(struct guest *g, unsigned cpu, struct guest *by)
 		}
 		g->start->cpu = cpu;    /* the guest can see where it runs (read-only to it) */
 		g->moves++;
-		/* Under the lock, so a guest's records come in the order its states changed;
-		 * a guest's own requests only as fast as guest_may_report allows. */
-		if (!by || guest_may_report(by))
-			report("guest name=%s cpu=%u state=%s reason=moved", g->name, cpu,
-			       guest_state_name(g->state));
+		moved = true;
+		state = g->state;
 	}
 	unsigned running_on = g->running_on;
-	spin_unlock_irqrestore(&g->sched_lock, f);
+	spin_unlock(&g->sched_lock);
+	/* A guest's own requests print only as fast as guest_may_report allows. */
+	if (moved && (!by || guest_may_report(by)))
+		report("guest name=%s cpu=%u state=%s reason=moved", g->name, cpu,
+		       guest_state_name(state));
+	spin_unlock_irqrestore(&g->report_lock, f);
 	if (kick)
 		ipi(running_on);
 	ipi(cpu);
