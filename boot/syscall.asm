@@ -48,7 +48,8 @@
 	push r10
 %endmacro
 
-extern hypercall_entry, hypercall_fast, hypercall_fast_resume, hypercall_upcall_return
+extern hypercall_entry, hypercall_fast, hypercall_upcall_return
+extern sched_return_to_user
 extern trap_exit
 %ifdef BENCH
 extern bench_exit_fast
@@ -134,7 +135,7 @@ syscall_entry:
 	cld
 	xor ebp, ebp                    ; backtraces stop here
 	mov rdi, rsp
-	call hypercall_fast_resume
+	call sched_return_to_user              ; the way back, with the frame
 	jmp trap_exit
 
 ; HC_UPCALL_RETURN, the end of every upcall: the guest has put back every register but RAX,

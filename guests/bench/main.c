@@ -470,6 +470,14 @@ static bool mode_front(void)
 	return true;
 }
 
+static const struct {
+	const char *name;
+	bool (*run)(void);
+} modes[] = {
+	{ "self", mode_self }, { "ping", mode_ping }, { "pong", mode_pong }, { "hc", mode_hc },
+	{ "move", mode_move }, { "own", mode_own }, { "front", mode_front },
+};
+
 int main(int argc, char **argv)
 {
 	uint64_t t = stamp();
@@ -483,21 +491,10 @@ int main(int argc, char **argv)
 	if (!mode || !strcmp(mode, "boot")) {
 		print_series("start", &t, 1);
 		ok = true;
-	} else if (!strcmp(mode, "self")) {
-		ok = mode_self();
-	} else if (!strcmp(mode, "ping")) {
-		ok = mode_ping();
-	} else if (!strcmp(mode, "pong")) {
-		ok = mode_pong();
-	} else if (!strcmp(mode, "hc")) {
-		ok = mode_hc();
-	} else if (!strcmp(mode, "move")) {
-		ok = mode_move();
-	} else if (!strcmp(mode, "own")) {
-		ok = mode_own();
-	} else if (!strcmp(mode, "front")) {
-		ok = mode_front();
 	}
+	for (unsigned i = 0; mode && i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(mode, modes[i].name))
+			ok = modes[i].run();
 	printf("bench guest=%s result=%s\n", argv[0], ok ? "pass" : "fail");
 	return ok ? 0 : 1;
 }

@@ -63,8 +63,9 @@ void bench_exit(struct trap_frame *f)
 	c->bench_what = 0;      /* an exit without a new entry (a guest switch) is not counted */
 }
 
-/* Called by boot/syscall.asm's fast path after its C handler, in bench builds only: a fast
- * hypercall never enters the upcall there (one that must goes on to the frame, uncounted). */
+/* Called by boot/syscall.asm's fast paths when they leave by SYSRET or their own IRETQ, in
+ * bench builds only; a fast call that needs the frame after all keeps its entry stamp and is
+ * counted by bench_exit on the common exit. */
 void bench_exit_fast(void)
 {
 	uint64_t t = rdtsc();

@@ -252,12 +252,6 @@ const hc_fast_fn hypercall_fast[HC_COUNT + 1] = {
 	[HC_COUNT] = fast_unknown,
 };
 
-/* A fast hypercall's way back needed the frame after all (f->rax is its result). */
-void hypercall_fast_resume(struct trap_frame *f)
-{
-	sched_return_to_user(f);
-}
-
 /*
  * HC_UPCALL_RETURN's own fast path (boot/syscall.asm): what it resumes, as RAX, RCX, R11 and
  * an IRETQ frame (IRETQ, not SYSRET: RCX and R11 are the interrupted code's).
