@@ -51,10 +51,12 @@ $(BUILD)/hv/gen/%.o: $(BUILD)/gen/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
 
+# NASM 2.16's -MD leaves the %include files out of the dependencies; -M alone lists them.
 $(BUILD)/hv/%.o: %.asm
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $<")
-	$(Q)$(NASM) -f elf64 -g -F dwarf -I boot/ -MD $(@:.o=.d) -MP $< -o $@
+	$(Q)$(NASM) -I boot/ -M -MT $@ -MP $< > $(@:.o=.d)
+	$(Q)$(NASM) -f elf64 -g -F dwarf -I boot/ $< -o $@
 
 $(BUILD)/courier.elf: $(HV_OBJS) linker.ld
 	@$(if $(Q),echo "  LD      $@")
@@ -80,7 +82,8 @@ $(BUILD)/bench-hv/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/bench-hv/%.o: %.asm
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $< (bench)")
-	$(Q)$(NASM) -f elf64 -g -F dwarf -DBENCH -I boot/ -MD $(@:.o=.d) -MP $< -o $@
+	$(Q)$(NASM) -DBENCH -I boot/ -M -MT $@ -MP $< > $(@:.o=.d)
+	$(Q)$(NASM) -f elf64 -g -F dwarf -DBENCH -I boot/ $< -o $@
 
 $(BUILD)/bench-hv/courier.elf: $(BENCH_HV_OBJS) linker.ld
 	@$(if $(Q),echo "  LD      $@")
