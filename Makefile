@@ -23,9 +23,11 @@ HV_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror=implicit-function-declarati
 HV_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments \
 	-T linker.ld
 
-# Every C file below kernel/, pci/, iommu/ and msi/, and the in-machine self-tests.
+# Every C file below kernel/, pci/, iommu/ and msi/, and the in-machine self-tests (but the
+# offsets file below, which is not linked).
+OFFSETS_SRC := kernel/guest/msg_entry_offsets.c
 HV_C_DIRS   := kernel pci iommu msi tests/selftest
-HV_C_SRCS   := $(sort $(shell find $(HV_C_DIRS) -name '*.c'))
+HV_C_SRCS   := $(filter-out $(OFFSETS_SRC),$(sort $(shell find $(HV_C_DIRS) -name '*.c')))
 HV_ASM_SRCS := $(sort $(wildcard boot/*.asm))
 HV_OBJS     := $(HV_ASM_SRCS:%.asm=$(BUILD)/hv/%.o) $(HV_C_SRCS:%.c=$(BUILD)/hv/%.o) \
 	$(BUILD)/hv/gen/font.o
@@ -52,11 +54,23 @@ $(BUILD)/hv/gen/%.o: $(BUILD)/gen/%.c
 	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
 
 # NASM 2.16's -MD leaves the %include files out of the dependencies; -M alone lists them.
-$(BUILD)/hv/%.o: %.asm
+$(BUILD)/hv/%.o: %.asm $(BUILD)/hv/gen/msg_entry_offsets.inc
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $<")
-	$(Q)$(NASM) -I boot/ -M -MT $@ -MP $< > $(@:.o=.d)
-	$(Q)$(NASM) -f elf64 -g -F dwarf -I boot/ $< -o $@
+	$(Q)$(NASM) -I boot/ -I $(BUILD)/hv/gen/ -M -MT $@ -MP $< > $(@:.o=.d)
+	$(Q)$(NASM) -f elf64 -g -F dwarf -I boot/ -I $(BUILD)/hv/gen/ $< -o $@
+
+# The C structures' offsets boot/msg_entry.asm reads, as NASM %defines, from the compiler
+# (kernel/guest/msg_entry_offsets.c); one per build, as each compiles its own structures.
+OFFSETS_SED := 's/^[[:space:]]*\# @@OFFSET \([A-Z0-9_]*\) \([0-9]*\)$$/%define \1 \2/p'
+$(BUILD)/hv/gen/msg_entry_offsets.inc: $(OFFSETS_SRC)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  OFFSETS $@")
+	$(Q)$(CC) $(HV_CFLAGS) -MF $(@:.inc=.d) -MT $@ -S $< -o $@.s
+	$(Q)sed -n $(OFFSETS_SED) $@.s > $@.tmp
+	$(Q)test $$(grep -c '@@OFFSET' $@.s) = $$(wc -l < $@.tmp) || \
+		{ echo "$@: an offset that is not a plain number"; exit 1; }
+	$(Q)mv $@.tmp $@ && rm $@.s
 
 $(BUILD)/courier.elf: $(HV_OBJS) linker.ld
 	@$(if $(Q),echo "  LD      $@")
@@ -79,11 +93,20 @@ $(BUILD)/bench-hv/gen/%.o: $(BUILD)/gen/%.c
 	@$(if $(Q),echo "  CC      $< (bench)")
 	$(Q)$(CC) $(HV_CFLAGS) -DBENCH -c $< -o $@
 
-$(BUILD)/bench-hv/%.o: %.asm
+$(BUILD)/bench-hv/%.o: %.asm $(BUILD)/bench-hv/gen/msg_entry_offsets.inc
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  NASM    $< (bench)")
-	$(Q)$(NASM) -DBENCH -I boot/ -M -MT $@ -MP $< > $(@:.o=.d)
-	$(Q)$(NASM) -f elf64 -g -F dwarf -DBENCH -I boot/ $< -o $@
+	$(Q)$(NASM) -DBENCH -I boot/ -I $(BUILD)/bench-hv/gen/ -M -MT $@ -MP $< > $(@:.o=.d)
+	$(Q)$(NASM) -f elf64 -g -F dwarf -DBENCH -I boot/ -I $(BUILD)/bench-hv/gen/ $< -o $@
+
+$(BUILD)/bench-hv/gen/msg_entry_offsets.inc: $(OFFSETS_SRC)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  OFFSETS $@ (bench)")
+	$(Q)$(CC) $(HV_CFLAGS) -DBENCH -MF $(@:.inc=.d) -MT $@ -S $< -o $@.s
+	$(Q)sed -n $(OFFSETS_SED) $@.s > $@.tmp
+	$(Q)test $$(grep -c '@@OFFSET' $@.s) = $$(wc -l < $@.tmp) || \
+		{ echo "$@: an offset that is not a plain number"; exit 1; }
+	$(Q)mv $@.tmp $@ && rm $@.s
 
 $(BUILD)/bench-hv/courier.elf: $(BENCH_HV_OBJS) linker.ld
 	@$(if $(Q),echo "  LD      $@")

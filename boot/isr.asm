@@ -2,16 +2,22 @@
 ; (kernel/cpu/trap.h: struct trap_frame) and calls trap_entry(frame). The CPU pushes an error code
 ; only for vectors 8, 10-14, 17, 21, 29 and 30 (SDM vol. 3 6.13); the other stubs push 0 so the
 ; frame has one shape.
+;
+; Device vectors go to isr_device (boot/msg_entry.asm) first: the common case of a bound
+; message from ring 3 is done there without the whole frame; everything else comes back here
+; (isr_whole_frame).
 
 %include "frame.inc"
 
-extern trap_entry
+extern trap_entry, isr_device
 %ifdef BENCH
 extern bench_exit
 %endif
-global isr_stub_table, trap_exit, trap_enter_frame
+global isr_stub_table, trap_exit, trap_enter_frame, isr_whole_frame
 
 %define KERNEL_CS 0x08
+%define VEC_DYNAMIC_FIRST 0x30  ; kernel/cpu/vectors.h (trap.c checks)
+%define VEC_DYNAMIC_LAST  0xdf
 
 %macro STUB 1
 align 16
@@ -21,7 +27,11 @@ isr_stub_%1:
 	push 0
 %endif
 	push %1
+%if (%1 >= VEC_DYNAMIC_FIRST) && (%1 <= VEC_DYNAMIC_LAST)
+	jmp isr_device
+%else
 	jmp isr_common
+%endif
 %endmacro
 
 section .text
@@ -34,9 +44,10 @@ section .text
 isr_common:
 	; From ring 3 the GS base is the guest's: swap in the per-CPU one (and back on exit).
 	test qword [rsp + 24], 3
-	jz .kernel_entry
+	jz isr_whole_frame
 	swapgs
-.kernel_entry:
+; The whole frame, with the GS base the hypervisor's (boot/msg_entry.asm comes here too).
+isr_whole_frame:
 	PUSH_GPRS
 	BENCH_STAMP [rsp + 15 * 8], 0
 	cld
@@ -52,7 +63,7 @@ trap_exit:
 %ifdef BENCH
 	test qword [rsp + 15 * 8 + 24], 3
 	jz .no_bench
-	mov rdi, rsp
+	lea rdi, [rsp + 17 * 8]                 ; the CPU's frame
 	call bench_exit
 .no_bench:
 %endif

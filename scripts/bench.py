@@ -19,6 +19,7 @@ table: path, target, measured), and PNG plots (gnuplot) of the series that grow.
 import argparse
 import csv
 import fnmatch
+import json
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ import courier  # noqa: E402  (tests/qemu/courier.py: the boot and record machin
 ICOUNT = ["-icount", "shift=0"]
 EDU = "edu,addr=0x10"
 EDU_BDF = "00:10.0"
+TRACE_ROUNDS = 9        # messages single-stepped for the whole path (a few seconds each)
 # nec-usb-xhci with MSI (16 messages) at 00:11.0, 00:12.0, ...: for many bound messages.
 XHCI_MSGS = 16
 # QEMU's trace of the VT-d unit's invalidation queue (the descriptors it fetched and ran).
@@ -190,15 +192,34 @@ class Bench:
         self.row("device trigger → guest handler (edu MSI raised by the guest it is for, "
                  "running)", self.med(trig), "≤ 200",
                  how="guest: stamp before the MMIO write, stamp first in the handler")
-        self.row("hypervisor interrupt entry → exit into the guest's upcall",
-                 self.hv_med(r, "dev_upcall"), "≤ 100",
-                 how="hypervisor: after the stub's register save → before its restore")
+        self.row("hypervisor interrupt entry → the guest's upcall: every instruction, the "
+                 "vector's stub to IRETQ", self.traced(), "≤ 100",
+                 how="single-stepped through QEMU's gdb stub (scripts/pathtrace.py), median of "
+                 f"{TRACE_ROUNDS} messages")
+        self.row("the same between the bench build's stamps (after the register save → "
+                 "before the restore)", self.hv_med(r, "dev_upcall"), how="hypervisor stamps")
         self.row("handler → resume (end of handler → the instruction after the write)",
                  self.med(back), "≤ 200", how="guest stamps")
         self.row("HC_UPCALL_RETURN, hypervisor: entry stub → exit to the guest",
                  self.hv_med(r, "hc_resume", 6), how="hypervisor stamps")
         self.write_csv("direct", ["round", "trigger_to_handler", "handler_to_resume"],
                        zip(range(len(trig)), trig, back))
+
+    def traced(self):
+        """The median whole path of a message into the upcall, from scripts/pathtrace.py (the
+        ordinary build, every instruction counted); None without gdb."""
+        if not shutil.which("gdb"):
+            print("bench: no gdb: the traced path is not measured (scripts/deps installs it)")
+            return None
+        out = os.path.join(self.out, "pathtrace.json")
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "pathtrace.py"),
+                        "--rounds", str(TRACE_ROUNDS), "--out", out], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            paths = json.load(f)
+        # Whole paths only; the first message of each storm window takes the whole frame's
+        # way (guest_msg.c opens the window), so the median is the common case's.
+        return self.med([p["instructions"] for p in paths if not p["cut"]])
 
     def _pingpong(self, name, smp, ping_cpu, pong_cpu, edu, cmdline="", stamps=False):
         a = f"rounds={self.args.rounds}"

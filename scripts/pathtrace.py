@@ -4,9 +4,10 @@
 usage: scripts/pathtrace.py [--rounds N] [--vector-from ring3|any] [--out FILE]
 
 Boots guests/bench (mode=self: an edu message raised by the guest it is bound to) under QEMU
-TCG with `-icount shift=0` and QEMU's gdb stub, breaks at boot/isr.asm's isr_common when a
+TCG with `-icount shift=0` and QEMU's gdb stub, breaks at boot/msg_entry.asm's isr_device when a
 device vector (kernel/cpu/vectors.h: VEC_DYNAMIC_FIRST..LAST) comes in from ring 3, and
-single-steps to the IRETQ that leaves the hypervisor, N times. Prints, for each message, the
+single-steps to the IRETQ that leaves the hypervisor, N times; the vector's stub (boot/isr.asm),
+which ran before the break, is counted from its code. Prints, for each message, the
 functions in the order the path runs through them with the instructions spent in each stretch
 and the total; --out writes the same as JSON. Needs gdb; `make bench` gives the figures, this
 says where they come from (docs/bench.md).
@@ -32,15 +33,24 @@ import gdb, json
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
 gdb.execute("target remote :%(port)d")
-# At isr_common the stub has pushed the vector ([rsp]), the error code, then the CPU's frame
+# At isr_device the stub has pushed the vector ([rsp]), the error code, then the CPU's frame
 # (RIP, CS at [rsp + 24]).
-gdb.execute("break isr_common if *(unsigned long*)$rsp >= %(first)d && "
+gdb.execute("break isr_device if *(unsigned long*)$rsp >= %(first)d && "
             "*(unsigned long*)$rsp <= %(last)d%(ring3)s")
 paths = []
 for rnd in range(%(rounds)d):
     gdb.execute("continue")
     arch = gdb.selected_frame().architecture()
-    seq, n, cut = [], 0, True
+    # The vector's stub ran first (boot/isr.asm: its pushes and the jump here): counted from
+    # its code, up to and including that jump.
+    vector = int(gdb.parse_and_eval("*(unsigned long*)$rsp"))
+    stub = int(gdb.parse_and_eval("(unsigned long)&isr_stub_%%d" %% vector))
+    stub_n = 0
+    for ins in arch.disassemble(stub, count=8):
+        stub_n += 1
+        if ins["asm"].startswith("jmp"):
+            break
+    seq, n, cut = [["isr_stub_%%d" %% vector, stub_n]], stub_n, True
     while n < %(limit)d:
         pc = int(gdb.parse_and_eval("$pc"))
         sym = gdb.execute("info symbol %%d" %% pc, to_string=True)
@@ -110,7 +120,7 @@ def main(argv):
         with open(out) as f:
             paths = json.load(f)
     for i, path in enumerate(paths):
-        print(f"message {i}: {path['instructions']} instructions, isr_common to IRETQ"
+        print(f"message {i}: {path['instructions']} instructions, the vector's stub to IRETQ"
               + (" (cut: no IRETQ within the step limit)" if path["cut"] else ""))
         for sym, n in path["stretches"]:
             print(f"  {n:6d}  {sym}")

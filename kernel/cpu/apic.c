@@ -6,12 +6,12 @@
 #include "kernel/cpu/vectors.h"
 
 #define APIC_MMIO_SIZE          0x1000
-#define X2APIC_MSR_BASE         0x800
 #define X2APIC_MSR_ICR          0x830
 #define ICR_SEND_SPINS          10000000
 
 static enum apic_mode mode;
 static volatile uint8_t *mmio;
+struct apic_eoi_reg apic_eoi_reg;
 
 enum apic_mode apic_mode(void) { return mode; }
 const char *apic_mode_name(void) { return mode == APIC_MODE_X2APIC ? "x2apic" : "xapic"; }
@@ -19,14 +19,14 @@ const char *apic_mode_name(void) { return mode == APIC_MODE_X2APIC ? "x2apic" : 
 uint32_t apic_read(uint32_t reg)
 {
 	if (mode == APIC_MODE_X2APIC)
-		return (uint32_t)rdmsr(X2APIC_MSR_BASE + (reg >> 4));
+		return (uint32_t)rdmsr(X2APIC_MSR_BASE + (reg >> X2APIC_MSR_SHIFT));
 	return mmio_read32(mmio + reg);
 }
 
 void apic_write(uint32_t reg, uint32_t v)
 {
 	if (mode == APIC_MODE_X2APIC)
-		wrmsr(X2APIC_MSR_BASE + (reg >> 4), v);
+		wrmsr(X2APIC_MSR_BASE + (reg >> X2APIC_MSR_SHIFT), v);
 	else
 		mmio_write32(mmio + reg, v);
 }
@@ -51,6 +51,10 @@ int apic_global_init(enum apic_pref pref)
 	if (pref == APIC_PREF_X2APIC && !has_x2)
 		log_warn("apic: x2apic requested but the CPU has none; using xapic");
 	mmio = mmio_map(base & APIC_BASE_ADDR_MASK, APIC_MMIO_SIZE);
+	apic_eoi_reg = (struct apic_eoi_reg){
+		.x2apic = mode == APIC_MODE_X2APIC,
+		.mmio = mmio ? (volatile uint32_t *)(mmio + APIC_EOI) : 0,
+	};
 	return mmio ? 0 : E_NOMEM;
 }
 
@@ -75,11 +79,6 @@ uint32_t apic_id(void)
 {
 	uint32_t id = apic_read(APIC_ID);
 	return mode == APIC_MODE_X2APIC ? id : id >> 24;
-}
-
-void apic_eoi(void)
-{
-	apic_write(APIC_EOI, 0);
 }
 
 int apic_send_ipi(uint32_t dest, uint32_t icr_low)

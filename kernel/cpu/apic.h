@@ -5,8 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "kernel/lib/compiler.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/arch/mmio.h"
 
 /* Register offsets as in the xAPIC MMIO page; x2APIC MSR = 0x800 + offset / 16 (10.12.1.2). */
+#define X2APIC_MSR_BASE 0x800
+#define X2APIC_MSR_SHIFT 4
 #define APIC_ID         0x020
 #define APIC_VERSION    0x030
 #define APIC_TPR        0x080
@@ -53,7 +57,21 @@ void apic_cpu_init(void);
 enum apic_mode apic_mode(void);
 const char *apic_mode_name(void);
 uint32_t apic_id(void);
-void apic_eoi(void);
+
+/* Where this CPU's EOI goes (set by apic_global_init): every interrupt's path writes it, so
+ * apic_eoi is inline, without apic_write's call. */
+struct apic_eoi_reg {
+	bool x2apic;
+	volatile uint32_t *mmio;        /* the xAPIC's EOI register */
+};
+extern struct apic_eoi_reg apic_eoi_reg;
+static inline void apic_eoi(void)
+{
+	if (apic_eoi_reg.x2apic)
+		wrmsr(X2APIC_MSR_BASE + (APIC_EOI >> X2APIC_MSR_SHIFT), 0);
+	else
+		mmio_write32(apic_eoi_reg.mmio, 0);
+}
 /* Send an IPI; returns E_TIMEOUT when an xAPIC never clears its delivery-status bit. */
 int apic_send_ipi(uint32_t dest_apic, uint32_t icr_low) __must_check;
 uint32_t apic_read(uint32_t reg);

@@ -58,6 +58,9 @@ static const struct trap_user_ops *user_ops;
 
 void trap_set_user_ops(const struct trap_user_ops *ops) { user_ops = ops; }
 
+_Static_assert(VEC_DYNAMIC_FIRST == 0x30 && VEC_DYNAMIC_LAST == 0xdf,
+	       "boot/isr.asm sends these vectors from ring 3 to isr_device");
+
 /* Exceptions, NMIs and the spurious vector: off the interrupts' path (trap_entry). */
 static __attribute__((noinline)) void trap_other(struct trap_frame *frame)
 {

@@ -6,12 +6,20 @@
 #include "kernel/lib/compiler.h"
 #include "kernel/cpu/percpu.h"
 
+/* What the CPU pushes on an interrupt or exception (SDM vol. 3 6.14.2). */
+struct iret_frame {
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
 /* What boot/isr.asm pushes; the order is the reverse of its pushes. */
 struct trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
 	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
 	uint64_t vector, error;
-	uint64_t rip, cs, rflags, rsp, ss;      /* pushed by the CPU */
+	union {                                         /* pushed by the CPU */
+		struct iret_frame iret;
+		struct { uint64_t rip, cs, rflags, rsp, ss; };
+	};
 };
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap frame matches boot/isr.asm");
 

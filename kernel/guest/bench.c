@@ -43,8 +43,9 @@ static void add(struct series *s, uint64_t d)
 		s->v[i] = (uint32_t)MIN(d, (uint64_t)UINT32_MAX);
 }
 
-/* Called by boot/isr.asm's trap_exit on the way to ring 3, in bench builds only. */
-void bench_exit(struct trap_frame *f)
+/* Called by boot/isr.asm's trap_exit and isr_device on the way to ring 3 (f: the CPU's frame),
+ * in bench builds only. */
+void bench_exit(const struct iret_frame *f)
 {
 	uint64_t t = rdtsc();
 	struct percpu *c = this_cpu();

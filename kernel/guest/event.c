@@ -7,30 +7,6 @@
 #include "kernel/guest/sched.h"
 #include "kernel/cpu/trap.h"
 
-#define WORD(port)      ((port) / 64)
-#define BITMASK(port)   (1ull << ((port) % 64))
-
-int evt_raise(struct guest *g, unsigned port)
-{
-	enum guest_state st = g->state;         /* one read: it is volatile */
-
-	if (port >= COURIER_EVT_PORTS)
-		return E_INVAL;
-	if (st == GUEST_EXITED || st == GUEST_CRASHED || st == GUEST_REJECTED)
-		return E_NOENT;
-	__atomic_fetch_or(&g->shared->evt_pending[WORD(port)], BITMASK(port), __ATOMIC_SEQ_CST);
-	__atomic_fetch_add(&g->ports[port].received, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&g->events, 1, __ATOMIC_RELAXED);
-	if (g->shared->evt_mask[WORD(port)] & BITMASK(port))
-		return EVT_MASKED;      /* delivered when the guest unmasks it */
-	g->shared->upcall_pending = 1;
-	/* sched_wake's own first test, here to save the call on a device message's path: the
-	 * guest this CPU runs enters its upcall on the way back to it. */
-	if (g != this_cpu()->current || st != GUEST_RUNNING ||
-	    __atomic_load_n(&g->wake_at_ns, __ATOMIC_RELAXED))
-		sched_wake(g);
-	return 0;
-}
 
 int evt_alloc(struct guest *g)
 {
@@ -88,8 +64,8 @@ int evt_unmask(struct guest *g, uint64_t port)
 {
 	if (!port_ok(g, port))
 		return E_NOENT;
-	__atomic_fetch_and(&g->shared->evt_mask[WORD(port)], ~BITMASK(port), __ATOMIC_SEQ_CST);
-	if (g->shared->evt_pending[WORD(port)] & BITMASK(port))
+	__atomic_fetch_and(&g->shared->evt_mask[EVT_WORD(port)], ~EVT_BIT(port), __ATOMIC_SEQ_CST);
+	if (g->shared->evt_pending[EVT_WORD(port)] & EVT_BIT(port))
 		g->shared->upcall_pending = 1;  /* the return path enters the upcall */
 	return 0;
 }

@@ -127,10 +127,14 @@ void guests_report_stats(void)
 		struct guest *g = &guests[i];
 		if (g->state == GUEST_REJECTED)
 			continue;
+		/* Events are counted per port only (one count on a message's path). */
+		uint64_t events = 0;
+		for (unsigned p = 0; p < COURIER_EVT_PORTS; p++)
+			events += g->ports[p].received;
 		report("stat guest=%s events=%llu hypercalls=%llu cpu_time=%llu state=%s "
 		       "reports_dropped=%llu restarts=%u msgs_dropped=%llu moves=%llu batches=%llu",
 		       g->name,
-		       (unsigned long long)g->events, (unsigned long long)g->hypercalls,
+		       (unsigned long long)events, (unsigned long long)g->hypercalls,
 		       (unsigned long long)g->cpu_time_us, guest_state_name(g->state),
 		       (unsigned long long)g->reports_dropped, g->restarts,
 		       (unsigned long long)g->msgs_dropped, (unsigned long long)g->moves,

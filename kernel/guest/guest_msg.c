@@ -24,14 +24,17 @@
  * IRTEs.
  */
 #include "kernel/guest/guest_msg.h"
+#include "kernel/guest/binding.h"
 #include "kernel/lib/error.h"
 #include "kernel/guest/event.h"
 #include "kernel/arch/cpu.h"
+#include "kernel/cpu/apic.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/time.h"
 #include "kernel/guest/guest.h"
 #include "kernel/guest/guest_dev.h"
 #include "kernel/guest/guest_mm.h"
+#include "kernel/guest/sched.h"
 #include "kernel/lib/cmdline.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/lib/keymap.h"
@@ -51,25 +54,6 @@
 #define STORM_HOLD_MAX_SHIFT    4
 #define STORM_AGAIN_US          1000000 /* a storm this soon after the last: a longer hold */
 
-struct binding {
-	bool used;
-	struct guest *owner;    /* owns the device */
-	struct guest *target;   /* owns the port */
-	unsigned port;
-	struct route *route;
-	/* Written by deliver() on the CPU taking the message (approximate while it moves). */
-	uint64_t window_tsc;    /* the current storm window began (TSC) */
-	uint32_t window_n;      /* messages in it */
-	bool port_held;         /* held while its port is masked */
-	bool storm_held;        /* held for a storm, until release_us */
-	bool user_held;         /* held by its holder (HC_DEV_MSG_MASK) */
-	uint64_t release_us, last_storm_us;
-	unsigned storms;        /* storms in a row: the hold doubles */
-	/* Two lists, doubly linked so that leaving them is O(1): the bindings to the same
-	 * guest's ports (target->bound), and those of the same owner's devices (owner->dev_bound) */
-	struct binding *next, **pprev;
-	struct binding *next_dev, **pprev_dev;
-};
 
 /*
  * Per message of a device that is granted or bound, its state: who owns the device, the
@@ -199,14 +183,15 @@ static void list_remove(struct binding *b)
 		b->next_dev->pprev_dev = b->pprev_dev;
 	b->next = b->next_dev = 0;
 }
-static uint64_t storm_per_window;       /* 0: storms are not looked for */
-static uint64_t storm_window_cycles;    /* STORM_WINDOW_US in TSC cycles (guest_msg_shares) */
+/* Storms (binding.h): messages a window allows (0: storms are not looked for), and the
+ * window (STORM_WINDOW_US) in TSC cycles (guest_msg_shares). */
+uint64_t guest_msg_storm_per_window, guest_msg_storm_window_cycles;
 static bool shares_on;                          /* the shares are in force */
 static bool shares_wanted = true;               /* shares=on|off */
 static unsigned share_routes;
 static bool forward;                            /* route=forward: the baseline (below) */
 /* Device messages each CPU took, by the guest whose port they were for (@msgs). */
-static uint64_t taken[MAX_CPUS][MAX_GUESTS];
+uint64_t guest_msg_taken[MAX_CPUS][MAX_GUESTS];
 static unsigned share_irtes[GUEST_IR_UNITS];
 
 void guest_msg_shares(unsigned loaded)
@@ -214,7 +199,7 @@ void guest_msg_shares(unsigned loaded)
 	unsigned vectors = VEC_DYNAMIC_LAST - VEC_DYNAMIC_FIRST + 1;
 	unsigned owners[GUEST_IR_UNITS] = { 0 };
 
-	storm_window_cycles = time_us_to_cycles(STORM_WINDOW_US);
+	guest_msg_storm_window_cycles = time_us_to_cycles(STORM_WINDOW_US);
 	if (!loaded || !shares_wanted) {
 		if (!shares_wanted)
 			log_info("guests: shares=off: no guest's binds, vectors or IRTEs are limited");
@@ -264,16 +249,18 @@ void guest_msgs_report(void)
 {
 	for (unsigned c = 0; c < cpu_count; c++)
 		for (unsigned g = 0; g < guest_count; g++)
-			if (taken[c][g])
+			if (guest_msg_taken[c][g])
 				report("msgs cpu=%u guest=%s taken=%llu", c, guests[g].name,
-				       (unsigned long long)taken[c][g]);
+				       (unsigned long long)guest_msg_taken[c][g]);
 }
 
 void guest_msg_set_storm_rate(uint64_t per_second)
 {
-	storm_per_window = per_second * STORM_WINDOW_US / 1000000;
-	if (per_second && !storm_per_window)
-		storm_per_window = 1;
+	guest_msg_storm_per_window = per_second * STORM_WINDOW_US / 1000000;
+	if (per_second && !guest_msg_storm_per_window)
+		guest_msg_storm_per_window = 1;
+	/* A window's count is 32 bits (boot/msg_entry.asm compares it so). */
+	guest_msg_storm_per_window = MIN(guest_msg_storm_per_window, (uint64_t)UINT32_MAX);
 }
 
 static void report_storm(const struct binding *b, const char *state, uint64_t extra)
@@ -293,33 +280,9 @@ static void hold_sync(struct binding *b)
 			 held ? "held" : "let go");
 }
 
-/* The message arrived (on the target's CPU, or its old one while a move drains). */
-static void deliver(struct trap_frame *f, void *route)
+/* More than a window's messages: hold the source (and say so), longer for storms in a row. */
+static __attribute__((noinline)) void storm_hold(struct binding *b)
 {
-	struct binding *b = ROUTE_ARG(route);
-
-	/* Unbound while it was on its way: it was sent for b's port, which is no longer bound to
-	 * it; dropped, and counted against that port's guest. The slot keeps (target, port) until
-	 * the route's vectors are drained (binding_take), so this is still the guest it was for. */
-	if (!__atomic_load_n(&b->used, __ATOMIC_ACQUIRE)) {
-		__atomic_add_fetch(&b->target->msgs_dropped, 1, __ATOMIC_RELAXED);
-		return;
-	}
-	taken[this_cpu()->index][b->target->id]++;     /* this CPU's row: no other writer */
-	if (evt_raise(b->target, b->port) == EVT_MASKED && !b->port_held) {
-		b->port_held = true;
-		hold_sync(b);
-	}
-	/* The window in raw TSC cycles: no conversion to time on every message. */
-	if (!storm_per_window || b->storm_held)
-		return;
-	uint64_t tsc = rdtsc();
-	if (tsc - b->window_tsc >= storm_window_cycles) {
-		b->window_tsc = tsc;
-		b->window_n = 0;
-	}
-	if (++b->window_n <= storm_per_window)
-		return;
 	uint64_t now = time_since_boot_us();
 	b->storms = b->last_storm_us && now - b->last_storm_us < STORM_AGAIN_US ?
 		    MIN(b->storms + 1, STORM_HOLD_MAX_SHIFT) : 0;
@@ -332,6 +295,45 @@ static void deliver(struct trap_frame *f, void *route)
 	__atomic_add_fetch(&storms_held, 1, __ATOMIC_RELEASE);
 	hold_sync(b);
 	report_storm(b, "held", hold / 1000);
+}
+
+static __attribute__((noinline)) void port_hold(struct binding *b)
+{
+	b->port_held = true;
+	hold_sync(b);
+}
+
+/* The message arrived (on the target's CPU, or its old one while a move drains). Inline in
+ * guest_msg_deliver; boot/msg_entry.asm does the same for the common case (binding.h). */
+static inline __attribute__((always_inline)) void message_in(struct percpu *c, struct binding *b)
+{
+	/* Unbound while it was on its way: it was sent for b's port, which is no longer bound to
+	 * it; dropped, and counted against that port's guest. The slot keeps (target, port) until
+	 * the route's vectors are drained (binding_take), so this is still the guest it was for. */
+	if (__builtin_expect(!__atomic_load_n(&b->used, __ATOMIC_ACQUIRE), 0)) {
+		__atomic_add_fetch(&b->target->msgs_dropped, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	guest_msg_taken[c->index][b->target->id]++;      /* this CPU's row: no other writer */
+	if (__builtin_expect(evt_raise(b->target, b->port) == EVT_MASKED, 0) && !b->port_held)
+		port_hold(b);
+	/* The window in raw TSC cycles: no conversion to time on every message. */
+	if (!guest_msg_storm_per_window || b->storm_held)
+		return;
+	uint64_t tsc = rdtsc();
+	if (tsc - b->window_tsc >= guest_msg_storm_window_cycles) {
+		b->window_tsc = tsc;
+		b->window_n = 0;
+	}
+	if (__builtin_expect(++b->window_n > guest_msg_storm_per_window, 0))
+		storm_hold(b);
+}
+
+/* The route handler of every bound message; boot/msg_entry.asm takes the common case from
+ * ring 3 before it is called (binding.h). */
+void guest_msg_deliver(struct trap_frame *f, void *route)
+{
+	message_in(this_cpu(), ROUTE_ARG(route));
 }
 
 /* The boot CPU's tick: storms whose hold is over are let go. Scans only while one is held. */
@@ -479,7 +481,7 @@ int guest_msg_bind(struct guest *g, uint64_t bdf, uint64_t msg, uint64_t guest, 
 	struct guest *owner = s->owner;
 	*b = (struct binding){ .owner = owner, .target = t, .port = (unsigned)port };
 	struct route_ret r = route_create(h.d, (unsigned)msg, forward ? owner->cpu : t->cpu,
-					  deliver, b);
+					  guest_msg_deliver, b);
 	if (r.err) {
 		binding_push(b);
 		slot_put(s);

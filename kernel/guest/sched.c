@@ -381,7 +381,7 @@ void sched_return_to_user(struct trap_frame *f)
 
 	if (sched_must_switch(c, c->current))
 		switch_away(c, f);
-	evt_enter_upcall(c->current, f);
+	evt_enter_upcall(c->current, &f->iret);
 }
 
 static void __noreturn __attribute__((used)) idle_loop(void)
