@@ -203,6 +203,28 @@ def test_regcheck():
 test_regcheck.cost = 1
 
 
+def test_regcheck_irq():
+    """Every register survives a device message taken in ring 3, on each way through the
+    hypervisor: the short way into the upcall (boot/msg_entry.asm), the short way back with
+    upcalls masked, and the whole frame's (its port masked) -- with the hypercalls' cases."""
+    r = boot("exit=idle", smp=1, devices=["edu,addr=0x10"],
+             modules=[(elf("regcheck"), "name=rc cpu=0 dev=00:10.0 rounds=100")])
+    r.check_done(0)
+    check_healthy(r)
+    diffs = [t for t in texts(r, "rc") if t.startswith("regcheck case=")]
+    assert not diffs, f"registers changed by hypercalls or device messages: {diffs[:5]}"
+    summary = result_line(r, "rc", "regcheck", has=("cases", "upcalls"), result="pass")
+    # Each round: one upcall for the hypercall case, one for each way of the message.
+    assert summary["cases"] == str(9 * 100) and summary["upcalls"] == str(4 * 100), \
+        f"regcheck summary {summary}"
+    (port, rec), = port_stats(r, "rc").items()
+    assert rec.int("received") == 4 * 100, rec.line()
+    check_exited(r, "rc")
+
+
+test_regcheck_irq.cost = 1
+
+
 def test_libtest():
     """The guest runtime's own checks (args, printf, malloc, time, upcalls, masks, waits)."""
     r = boot("exit=idle", smp=2, modules=[(elf("libtest"), "name=lt cpu=1 rounds=1000")])
