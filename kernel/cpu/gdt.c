@@ -22,7 +22,10 @@ int gdt_prepare(struct percpu *cpu)
 		uint64_t top = vm_alloc_stack(IST_STACK_SIZE, 0);
 		if (!top)
 			return E_NOMEM;
-		cpu->tss.ist[i - 1] = top;
+		/* The stack starts below one slot holding this CPU's percpu address: the IST
+		 * vectors' entry compares the GS base with it (boot/isr.asm, isr_paranoid). */
+		cpu->tss.ist[i - 1] = top - IST_PERCPU_SLOT;
+		*(uint64_t *)(top - IST_PERCPU_SLOT) = (uint64_t)cpu;
 	}
 	return 0;
 }

@@ -35,6 +35,8 @@ enum {
 #define IST_NMI 2
 #define IST_MC  3
 #define IST_COUNT 3
+/* Above each IST stack, this CPU's percpu address (16 bytes: the stack stays aligned). */
+#define IST_PERCPU_SLOT 16
 
 void idt_init(void);            /* BSP, once */
 void idt_load(void);            /* every CPU */

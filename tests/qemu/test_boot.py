@@ -89,12 +89,21 @@ def check_acpi(r):
     assert not missing, f"no @acpi record for {sorted(missing)} (found {sorted(tables)})"
 
 
+def check_nmi_gs(r, smp):
+    """Every CPU took an NMI in ring 0 with the other GS base loaded and found itself."""
+    got = {rec.int("cpu"): rec.int("ok") for rec in r.records("nmi_gs")}
+    assert sorted(got) == list(range(smp)), f"@nmi_gs records for CPUs {sorted(got)}, want {smp}"
+    failed = [c for c, ok in sorted(got.items()) if ok != 1]
+    assert not failed, f"NMI in the SWAPGS window misread its CPU on {failed}"
+
+
 def check_boot(r, smp, mem):
     """Everything a selftest=smp boot must show."""
     r.check_done(0)
     check_cpus(r, smp)
     check_ticks(r, smp)
     check_ipis(r, smp)
+    check_nmi_gs(r, smp)
     check_mem(r, mem)
     check_acpi(r)
 

@@ -1,6 +1,8 @@
 /*
  * selftest=smp: an IPI round trip between every ordered pair of CPUs (CPU i pings j, j pongs
- * back to i), and a check that the periodic tick advances on every CPU.
+ * back to i), a check that the periodic tick advances on every CPU, and on every CPU an NMI
+ * taken in ring 0 with the guest's GS base loaded (as between a SWAPGS and the IRETQ or
+ * SYSRET after it): its handler must still find its own CPU (boot/isr.asm, isr_paranoid).
  */
 #include "tests/selftest/selftest.h"
 #include "kernel/cpu/apic.h"
@@ -15,6 +17,7 @@
 #define PONG_TIMEOUT_US 1000000
 #define TICK_TIMEOUT_US 5000000
 #define TICKS_WANTED    3
+#define NMI_SPINS       10000000        /* a bound: a self-NMI comes at once */
 
 /* Per CPU: the pongs it received, and who pinged it last. */
 static struct {
@@ -69,6 +72,44 @@ static void sweep(void *arg)
 	}
 }
 
+/* Per CPU: the CPU its NMI handler found itself on (this_cpu() there). */
+static struct percpu *volatile nmi_found[MAX_CPUS];
+
+static void on_test_nmi(struct trap_frame *f, void *arg)
+{
+	struct percpu *me = this_cpu();
+	nmi_found[me->index] = me;
+}
+
+/*
+ * Runs on each CPU: SWAPGS in ring 0 (the GS base is now whatever the other one held: a
+ * guest's, or 0), a self-NMI, SWAPGS back. Between the two nothing may use this_cpu(): only
+ * apic_send_ipi, which does not, and a bounded spin.
+ */
+static void nmi_gs_window(void *arg)
+{
+	struct percpu *me = this_cpu();
+	unsigned idx = me->index, *failures = arg;
+	struct vector_slot saved = me->vectors[EXC_NMI];
+	uint32_t apic = me->apic_id;
+	int err;
+
+	nmi_found[idx] = 0;
+	trap_set_handler(EXC_NMI, on_test_nmi, 0);
+	uint64_t f = irq_save();
+	__asm__ volatile("swapgs" ::: "memory");
+	err = apic_send_ipi(apic, ICR_DELIVERY_NMI);
+	for (unsigned i = 0; !err && !nmi_found[idx] && i < NMI_SPINS; i++)
+		cpu_relax();
+	__asm__ volatile("swapgs" ::: "memory");
+	irq_restore(f);
+	trap_set_handler(EXC_NMI, saved.fn, saved.arg);
+	bool ok = !err && nmi_found[idx] == me;
+	report("nmi_gs cpu=%u ok=%d", idx, ok);
+	if (!ok)
+		__atomic_fetch_add(failures, 1, __ATOMIC_RELAXED);
+}
+
 static void check_ticks(void)
 {
 	uint64_t deadline = time_since_boot_us() + TICK_TIMEOUT_US;
@@ -100,5 +141,11 @@ void selftest_smp(void)
 	}
 	if (failures)
 		log_err("selftest: %u IPI round trips failed", failures);
+	failures = 0;
+	for (unsigned i = 0; i < cpu_count; i++)
+		if (cpu_at(i)->online && smp_call(i, nmi_gs_window, &failures))
+			log_err("selftest: cpu %u did not run the NMI check", i);
+	if (failures)
+		log_err("selftest: %u CPUs took an NMI in the GS window wrongly", failures);
 	check_ticks();
 }
