@@ -95,7 +95,7 @@ void fbcon_init(struct fbcon *c, const struct mb2_framebuffer *fb, void *pixels,
 	c->bg = pixel(fb, BG_RGB);
 	c->cols = MIN(fb->width / font->width, FBCON_MAX_COLS);
 	c->rows = MIN(fb->height / font->height, FBCON_MAX_ROWS);
-	c->col = c->row = 0;
+	c->col = c->row = c->top = 0;
 	c->dirty = false;
 	memset(c->text, ' ', sizeof(c->text));
 	memset(c->shown, ' ', sizeof(c->shown));
@@ -104,6 +104,13 @@ void fbcon_init(struct fbcon *c, const struct mb2_framebuffer *fb, void *pixels,
 			put_pixel(c, c->pixels + (size_t)y * fb->pitch + x * c->bytes_pp, c->bg);
 }
 
+/* The text of the screen's row r (its rows are a circle from top). */
+static char *text_row(struct fbcon *c, unsigned r)
+{
+	return c->text[(c->top + r) % c->rows];
+}
+
+/* A scroll moves top and clears one row: its cost does not grow with the screen. */
 static void new_line(struct fbcon *c)
 {
 	c->col = 0;
@@ -111,8 +118,8 @@ static void new_line(struct fbcon *c)
 		c->row++;
 		return;
 	}
-	memmove(c->text[0], c->text[1], sizeof(c->text[0]) * (c->rows - 1));
-	memset(c->text[c->rows - 1], ' ', sizeof(c->text[0]));
+	c->top = (c->top + 1) % c->rows;
+	memset(text_row(c, c->rows - 1), ' ', sizeof(c->text[0]));
 }
 
 static void put_char(struct fbcon *c, char ch)
@@ -128,7 +135,7 @@ static void put_char(struct fbcon *c, char ch)
 	} else {
 		if (c->col == c->cols)
 			new_line(c);
-		c->text[c->row][c->col++] = ch >= 0x20 && ch < 0x7f ? ch : '?';
+		text_row(c, c->row)[c->col++] = ch >= 0x20 && ch < 0x7f ? ch : '?';
 	}
 }
 
@@ -139,15 +146,25 @@ void fbcon_write(struct fbcon *c, const char *s, size_t n)
 	c->dirty |= n > 0;
 }
 
+void fbcon_copy_row(struct fbcon *c, unsigned r, char *row)
+{
+	memcpy(row, text_row(c, r), c->cols);
+}
+
+void fbcon_draw_row(struct fbcon *c, unsigned r, const char *row)
+{
+	for (unsigned col = 0; col < c->cols; col++)
+		if (row[col] != c->shown[r][col]) {
+			draw_cell(c, r, col, row[col]);
+			c->shown[r][col] = row[col];
+		}
+}
+
 void fbcon_render(struct fbcon *c)
 {
 	if (!c->dirty)
 		return;
 	for (unsigned r = 0; r < c->rows; r++)
-		for (unsigned col = 0; col < c->cols; col++)
-			if (c->text[r][col] != c->shown[r][col]) {
-				draw_cell(c, r, col, c->text[r][col]);
-				c->shown[r][col] = c->text[r][col];
-			}
+		fbcon_draw_row(c, r, text_row(c, r));
 	c->dirty = false;
 }

@@ -3,7 +3,8 @@
  * framebuffer tag describes). Pure: it writes only the pixels it is given and never reads them
  * back (the framebuffer is mapped write-combining, where reads are slow), so
  * tests/unit/fbcon-test.c draws into memory. The text it shows is kept beside the pixels: a write
- * changes only the text (wrapping, scrolling a line when the screen is full), and a render
+ * changes only the text (wrapping, scrolling a line when the screen is full: one row cleared,
+ * whatever the screen's size), and a render
  * redraws the cells whose character changed since the last one, so the caller decides how
  * often the (slow) drawing happens and many scrolls cost one redraw.
  */
@@ -38,9 +39,10 @@ struct fbcon {
 	unsigned bytes_pp;              /* bytes a pixel */
 	uint32_t fg, bg;                /* pixel values */
 	unsigned cols, rows, col, row;
+	unsigned top;                   /* the text's row at the top of the screen */
 	bool dirty;                     /* text changed since the last render */
-	char text[FBCON_MAX_ROWS][FBCON_MAX_COLS];      /* what the screen should show */
-	char shown[FBCON_MAX_ROWS][FBCON_MAX_COLS];     /* what its pixels show */
+	char text[FBCON_MAX_ROWS][FBCON_MAX_COLS];      /* what the screen should show, from top */
+	char shown[FBCON_MAX_ROWS][FBCON_MAX_COLS];     /* what its pixels show, by screen row */
 };
 
 /* NULL when the framebuffer can carry the console with this font, else why not. */
@@ -53,5 +55,10 @@ void fbcon_init(struct fbcon *c, const struct mb2_framebuffer *fb, void *pixels,
 void fbcon_write(struct fbcon *c, const char *s, size_t n);
 /* Draws the cells whose character changed since the last render (none when not dirty). */
 void fbcon_render(struct fbcon *c);
+/* The same in steps, for a caller that keeps the text and the drawing under different locks:
+ * the text of screen row r (c->cols characters) into row, then the cells of row r that differ
+ * from it drawn. The caller clears dirty before the first copy. */
+void fbcon_copy_row(struct fbcon *c, unsigned r, char *row);
+void fbcon_draw_row(struct fbcon *c, unsigned r, const char *row);
 
 #endif
