@@ -11,15 +11,25 @@
 #define PANIC_LOCK_SPINS 10000000
 #define NOTE_MAX         64
 #define EARLY_BYTES      8192
+#define NO_CPU           (~0u)
 
-/* The ring: producers append whole lines at head under ring_lock; the one drainer (holding
+/* The ring: producers append whole lines at head under ring_lock; the one sender (holding
  * uart_lock) sends from tail. Both count bytes since boot; index = count % size. */
 static char ring[CONSOLE_RING_BYTES];
 static uint64_t head, tail;
 static struct spinlock ring_lock = SPINLOCK_INIT;
-/* Whoever writes to the UART: the drainer, or a synchronous writer. */
+/* Whoever writes to the UART and to the screen's text (the drainer, or a synchronous writer),
+ * and which CPU that is (NO_CPU: none), so that the end of a run or a fatal error that
+ * interrupted this CPU's own drain does not wait for itself. Taken and let go with interrupts
+ * off. The drawing is not done under it (kernel/cpu/console_fb.h). */
 static struct spinlock uart_lock = SPINLOCK_INIT;
+static volatile unsigned uart_cpu = NO_CPU;
+/* With uart_lock: the last byte sent was not a newline (a line is half out). */
+static bool mid_line;
 static volatile bool async, taken_over;
+/* The console is being taken over (or a CPU reports a fatal error): drains stop at their next
+ * chunk and start no more, so the taker waits for one chunk at most. */
+static volatile bool closing;
 /* console_drain has run (the tick drains): a line not drawn at once is drawn within a tick. */
 static volatile bool draining;
 static volatile unsigned owner_cpu;     /* with taken_over: the CPU that writes from now on */
@@ -30,21 +40,59 @@ static char early[EARLY_BYTES];
 static size_t early_len;
 static bool early_done;
 
-/* Every byte goes to both sinks, the UART first. */
-static void sinks_write(const char *s, size_t n)
+static unsigned cpu_index(void) { return this_cpu()->index; }
+
+/* With uart_lock: what went to the UART goes to the screen's text too. */
+static void shadow(const char *s, size_t n)
 {
-	serial_write(s, n);
 	console_fb_write(s, n);
+	mid_line = s[n - 1] != '\n';
+}
+
+/* Interrupts off, as for the two below. */
+static void uart_hold(void) { uart_cpu = cpu_index(); }
+
+static void uart_release(void)
+{
+	uart_cpu = NO_CPU;
+	spin_unlock(&uart_lock);
+}
+
+/*
+ * A synchronous writer takes uart_lock; `bounded` on the way out (the end of a run, a fatal
+ * error). Returns whether it holds it: without it, it writes anyway, because the holder is
+ * this CPU's own drain, interrupted between two chunks (it never resumes, and tail is exactly
+ * what the UART has: the line in flight is finished, not cut), or a CPU that did not let go in
+ * time (wedged, or stopped; a drain lets go within a chunk once `closing`): only then may a
+ * line be cut, and a fresh one is started.
+ */
+static bool uart_take(bool bounded)
+{
+	if (!bounded) {
+		spin_lock(&uart_lock);
+	} else if (uart_cpu == cpu_index()) {
+		return false;
+	} else if (!spin_lock_bounded(&uart_lock, PANIC_LOCK_SPINS)) {
+		if (mid_line) {
+			serial_write("\n", 1);
+			shadow("\n", 1);
+		}
+		return false;
+	}
+	uart_hold();
+	return true;
 }
 
 void console_take_over(void)
 {
-	/* A drainer finishes its chunk and lets go; one that does not (stopped, wedged) is
-	 * passed over: a fresh line, then everything the ring holds, again if need be. */
-	if (!spin_lock_bounded(&uart_lock, PANIC_LOCK_SPINS))
-		serial_write("\n", 1);
-	owner_cpu = this_cpu()->index;
+	uint64_t f = irq_save();
+
+	__atomic_store_n(&closing, true, __ATOMIC_SEQ_CST);
+	if (!taken_over || owner_cpu != cpu_index())    /* again: a fault while ending */
+		uart_take(true);        /* and keep it, held or not */
+	owner_cpu = cpu_index();
 	__atomic_store_n(&taken_over, true, __ATOMIC_RELEASE);
+	irq_restore(f);
 }
 void console_async(void) { async = true; }
 
@@ -70,48 +118,59 @@ static bool append(const char *buf, size_t n)
 	return fits;
 }
 
-/* With uart_lock held: up to max bytes of the ring; wait for the UART only if told to. */
+/*
+ * With uart_lock held: up to max bytes of the ring to the UART and the screen's text. A drain
+ * (!wait) sends what the UART takes without waiting, a chunk (at most its FIFO) at a time with
+ * interrupts off, so that an interrupt taking the console over on this CPU finds tail at
+ * exactly what the UART has; it stops early once the console is `closing`. A synchronous
+ * writer (wait) has interrupts off already and sends everything.
+ */
 static void send(size_t max, bool wait)
 {
-	uint64_t h = __atomic_load_n(&head, __ATOMIC_ACQUIRE);
-
-	while (tail < h && max) {
+	while (max && (wait || !__atomic_load_n(&closing, __ATOMIC_ACQUIRE))) {
+		uint64_t f = irq_save();
+		uint64_t h = __atomic_load_n(&head, __ATOMIC_ACQUIRE);
 		size_t at = (size_t)(tail % CONSOLE_RING_BYTES);
 		size_t n = MIN(MIN((size_t)(h - tail), CONSOLE_RING_BYTES - at), max);
-		if (wait) {
-			sinks_write(ring + at, n);
-		} else if ((n = serial_try_write(ring + at, n))) {
-			console_fb_write(ring + at, n);
-		} else {
-			break;
+
+		if (n && wait)
+			serial_write(ring + at, n);
+		else if (n)
+			n = serial_try_write(ring + at, n);
+		if (n) {
+			shadow(ring + at, n);
+			__atomic_store_n(&tail, tail + n, __ATOMIC_RELEASE);
 		}
-		__atomic_store_n(&tail, tail + n, __ATOMIC_RELEASE);
+		irq_restore(f);
+		if (!n)
+			break;
 		max -= n;
 	}
 }
 
 bool console_drain(size_t max)
 {
-	/* Before console_async an interrupt handler on this CPU (a VT-d fault event) writes its
-	 * line at once and would spin on uart_lock held here: so until then (the boot, not a hot
-	 * path) the drain, drawing included, runs with interrupts off. */
-	bool boot = !async;
 	uint64_t f = irq_save();
 
-	if (!spin_trylock(&uart_lock)) {
+	if (__atomic_load_n(&closing, __ATOMIC_ACQUIRE) || !spin_trylock(&uart_lock)) {
 		irq_restore(f);
 		return false;
 	}
-	if (!boot)
+	uart_hold();
+	/* Before console_async an interrupt handler on this CPU (a VT-d fault event) writes its
+	 * line at once and would spin on uart_lock held here: so until then (the boot, not a hot
+	 * path) the sending runs with interrupts off. */
+	if (async)
 		irq_restore(f);
 	draining = true;
 	send(max, false);
-	console_fb_render(false);
-	bool left = __atomic_load_n(&head, __ATOMIC_ACQUIRE) != tail;
+	irq_save();
+	uart_release();
+	irq_restore(f);
+	console_fb_render(false, &uart_lock);
+	bool left = __atomic_load_n(&head, __ATOMIC_ACQUIRE) !=
+		    __atomic_load_n(&tail, __ATOMIC_ACQUIRE);
 	uint64_t lost = __atomic_load_n(&dropped, __ATOMIC_RELAXED);
-	spin_unlock(&uart_lock);
-	if (boot)
-		irq_restore(f);
 	if (lost != dropped_reported && !left) {
 		char note[NOTE_MAX];
 		int n = fmt_snprintf(note, sizeof(note), "@log dropped=%llu\n",
@@ -126,31 +185,32 @@ bool console_drain(size_t max)
 static void write_now(const char *buf, size_t n)
 {
 	uint64_t f = irq_save();
-	bool locked = true;
+	bool mine = taken_over && owner_cpu == cpu_index();     /* it has uart_lock for good */
+	bool locked = false;
 
-	if (taken_over && owner_cpu == this_cpu()->index) {
-		locked = false;         /* it holds uart_lock for good */
-	} else if (this_cpu()->in_fatal || taken_over) {
-		locked = spin_lock_bounded(&uart_lock, PANIC_LOCK_SPINS);
-		if (!locked)    /* its holder was stopped, maybe mid-line: start a fresh one */
-			serial_write("\n", 1);
-	} else {
-		spin_lock(&uart_lock);
+	if (!mine) {
+		bool fatal = this_cpu()->in_fatal;
+		if (fatal)
+			__atomic_store_n(&closing, true, __ATOMIC_SEQ_CST);
+		locked = uart_take(fatal);
 	}
 	send(CONSOLE_RING_BYTES, true);
-	sinks_write(buf, n);
-	/* Until the tick drains, nothing else would draw this line (the boot may hang next). */
-	console_fb_render(!draining);
+	serial_write(buf, n);
+	shadow(buf, n);
 	for (size_t i = 0; !early_done && i < n && early_len < EARLY_BYTES; i++)
 		early[early_len++] = buf[i];
 	if (locked)
-		spin_unlock(&uart_lock);
+		uart_release();
+	/* Until the tick drains, nothing else would draw this line (the boot may hang next). */
+	console_fb_render(!draining, locked ? &uart_lock : NULL);
 	irq_restore(f);
 }
 
 static void write_line(const char *buf, size_t n)
 {
-	if (async && !taken_over && !this_cpu()->in_fatal)
+	/* Once the console is taken over, the lines of CPUs not stopped yet wait in the ring, and
+	 * go out whole before the owner's next line. */
+	if (taken_over ? owner_cpu != cpu_index() : async && !this_cpu()->in_fatal)
 		append(buf, n);
 	else
 		write_now(buf, n);
@@ -158,26 +218,12 @@ static void write_line(const char *buf, size_t n)
 
 void console_hold_screen(bool on)
 {
-	console_fb_hold(on);
-	if (on) {
-		/* Drawing happens under uart_lock: whoever draws now finishes first. */
-		uint64_t f = irq_save();
-		spin_lock(&uart_lock);
-		spin_unlock(&uart_lock);
-		irq_restore(f);
-	} else {
-		uint64_t f = irq_save();
-		if (spin_trylock(&uart_lock)) {
-			console_fb_render(true);
-			spin_unlock(&uart_lock);
-		}
-		irq_restore(f);
-	}
+	console_fb_hold(on, &uart_lock);
 }
 
 void console_show_all(void)
 {
-	console_fb_render(true);
+	console_fb_render_final();
 }
 
 void console_report_dropped(void)
@@ -192,8 +238,6 @@ void console_report_dropped(void)
 		dropped_reported = lost;
 	}
 }
-
-static unsigned cpu_index(void) { return this_cpu()->index; }
 
 static const struct log_console sinks = {
 	.write_line = write_line,

@@ -1,10 +1,11 @@
 /*
  * The console the log writes to: a UART (COM1, or the port console= names) and the framebuffer
- * the boot loader set up, if any (kernel/cpu/console_fb.h): every byte goes to both. Until console_async() every line goes to the UART at
- * once, under one lock. From then on (the guests run) a line is copied into a ring, whole and
- * under a short lock, and the ring goes to the UART from console_drain(), which the tick and
- * idle loops call with interrupts on: no log line, record or guest output keeps interrupts off
- * for the time a UART needs. A line that finds the ring full is dropped and counted, and the
+ * the boot loader set up, if any (kernel/cpu/console_fb.h): every byte goes to both, the UART
+ * and the screen's text under one lock, the drawing outside it. Until console_async() every
+ * line goes to the UART at once, under that lock. From then on (the guests run) a line is
+ * copied into a ring, whole and under a short lock, and the ring goes to the UART from
+ * console_drain(), which the tick and idle loops call with interrupts on: no log line, record
+ * or guest output keeps interrupts off for the time a UART needs. A line that finds the ring full is dropped and counted, and the
  * count is reported (`@log dropped=`). A CPU reporting a fatal error, and the end of a run,
  * write synchronously again, after what the ring holds (console_take_over).
  */
@@ -28,9 +29,12 @@ void console_set_serial(uint16_t port, uint32_t baud);
 void console_set_fb(const struct mb2_info *mb);
 /* Lines go through the ring from now on. */
 void console_async(void);
-/* The end of a run (or a fatal error) on this CPU: it waits (bounded) for a drainer to let go
- * of the UART and keeps it, so stopping the other CPUs cannot leave half a line behind; from
- * then on every line is written at once, after what the ring holds. */
+/* The end of a run (or a fatal error) on this CPU, interrupts off: drains stop at their next
+ * chunk; it waits for a drainer on another CPU to let go of the UART (bounded: only a wedged
+ * CPU does not), not for one on this CPU it interrupted, and keeps it, so stopping the other
+ * CPUs cannot leave half a line behind and the line in flight is finished; from then on every
+ * line of this CPU is written at once, after what the ring holds, and the other CPUs' lines
+ * wait in the ring. */
 void console_take_over(void);
 /* Send what the ring holds, up to max bytes and only as fast as the UART takes it without
  * waiting; one CPU at a time (others return at once). Returns whether bytes are left. */
@@ -43,8 +47,9 @@ bool console_drain(size_t max);
  * progress. The screen catches up when let go.
  */
 void console_hold_screen(bool on);
-/* After console_take_over (the end of a run, a fatal error): draw on the screen what it does not
- * show yet (the screen is drawn at most every 100 ms otherwise). */
+/* After console_take_over and stopping the other CPUs (the end of a run, a fatal error): draw
+ * on the screen what it does not show yet (the screen is drawn at most every 100 ms
+ * otherwise), even if a stopped CPU was drawing. */
 void console_show_all(void);
 /* After console_take_over: `@log dropped=` if lines were dropped since the last report. */
 void console_report_dropped(void);

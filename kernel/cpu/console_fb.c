@@ -13,8 +13,8 @@ static struct fbcon fbcon;
 static bool fb_on;
 static uint64_t last_render_us;
 static volatile bool held;
-
-void console_fb_hold(bool on) { held = on; }
+/* Whoever draws (the pixels and fbcon.shown); taken only when free, except by a hold. */
+static struct spinlock draw_lock = SPINLOCK_INIT;
 
 void console_fb_write(const char *s, size_t n)
 {
@@ -22,14 +22,61 @@ void console_fb_write(const char *s, size_t n)
 		fbcon_write(&fbcon, s, n);
 }
 
-void console_fb_render(bool now)
+static uint64_t text_lock(struct spinlock *l)
 {
-	uint64_t t = time_since_boot_us();
+	return l ? spin_lock_irqsave(l) : 0;
+}
 
-	if (!fb_on || held || !fbcon.dirty || (!now && t - last_render_us < RENDER_EVERY_US))
+static void text_unlock(struct spinlock *l, uint64_t f)
+{
+	if (l)
+		spin_unlock_irqrestore(l, f);
+}
+
+/* With draw_lock: the rows one at a time, each copied under the text's lock and drawn after. */
+static void draw(struct spinlock *text)
+{
+	char row[FBCON_MAX_COLS];
+	uint64_t f = text_lock(text);
+	bool dirty = fbcon.dirty;
+
+	fbcon.dirty = false;    /* a write from now on is drawn by the next render */
+	text_unlock(text, f);
+	for (unsigned r = 0; dirty && r < fbcon.rows; r++) {
+		f = text_lock(text);
+		fbcon_copy_row(&fbcon, r, row);
+		text_unlock(text, f);
+		fbcon_draw_row(&fbcon, r, row);
+	}
+}
+
+void console_fb_render(bool now, struct spinlock *text)
+{
+	if (!fb_on || !spin_trylock(&draw_lock))
 		return;
-	fbcon_render(&fbcon);
-	last_render_us = t;
+	uint64_t t = time_since_boot_us();
+	if (!held && (now || t - last_render_us >= RENDER_EVERY_US)) {
+		draw(text);
+		last_render_us = t;
+	}
+	spin_unlock(&draw_lock);
+}
+
+void console_fb_render_final(void)
+{
+	if (fb_on && !held)
+		draw(NULL);
+}
+
+void console_fb_hold(bool on, struct spinlock *text)
+{
+	held = on;
+	if (on) {
+		spin_lock(&draw_lock);          /* whoever draws now finishes first */
+		spin_unlock(&draw_lock);
+	} else {
+		console_fb_render(true, text);
+	}
 }
 
 bool __boot console_fb_init(const struct mb2_info *mb, const char *early, size_t n)

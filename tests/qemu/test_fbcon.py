@@ -165,3 +165,55 @@ def test_console_com2():
 
 
 test_console_com2.cost = 2
+
+
+# ---- the end of a run while the console drains ----------------------------------------------
+
+# A console line of the hypervisor: "[   0.123456 c0] ..." (guests' lines too), or a record.
+WHOLE_LINE = re.compile(r"\[\s*\d+\.\d{6} c\d+\] |@[a-z]")
+FLOOD = "name=fl cpu=0 kind=console bytes=1000000000"
+
+
+def check_whole_lines(r, guest):
+    """Every line from the hypervisor's first one to @done is whole: a log line or a record,
+    not empty (a take-over that gave up on the UART's lock starts a fresh line); the flooding
+    guest's lines are all "x" (a cut line leaves a fragment or a longer one)."""
+    lines = r.lines
+    first = next((k for k, line in enumerate(lines) if FIRST_LINE in line), None)
+    assert first is not None, "no first line of the hypervisor"
+    done = max(k for k, line in enumerate(lines) if line.startswith("@done "))
+    cut = [line for line in lines[first + 1:done] if not WHOLE_LINE.match(line)]
+    assert not cut, f"{len(cut)} cut lines, first {cut[0]!r}"
+    odd = [line for line in lines if f" {guest}| " in line and not line.endswith(f" {guest}| x")]
+    assert not odd, f"{len(odd)} lines of {guest} not whole, first {odd[0]!r}"
+    assert r.grep(f" {guest}\\| x$"), f"{guest} printed nothing"
+
+
+def end_while_flooding(efi):
+    """One CPU, a guest flooding the console: the run ends (exit=<ms>, from the tick) while that
+    CPU is most likely inside a drain of the ring, sending to the UART or drawing the screen.
+    The end takes the console over: it must finish the line in flight, not cut it (it used to
+    wait for the UART's lock that the interrupted drain on the same CPU held, give up, start a
+    fresh line and send the rest of the ring from where the drain was)."""
+    from test_guests import elf
+    args = ["-vga", "std"] if efi else ["-vga", "none"]
+    r = run("exit=1500", smp=1, efi=efi, modules=[(elf("flood"), FLOOD)], qemu_args=args)
+    r.check_done(0)
+    if efi:
+        assert r.grep(r"console: framebuffer \d+x\d+"), "no framebuffer console line"
+    check_whole_lines(r, "fl")
+
+
+def test_end_while_flooding():
+    end_while_flooding(efi=False)
+
+
+test_end_while_flooding.cost = 2
+
+
+def test_efi_end_while_flooding():
+    """The same with the framebuffer console drawing (OVMF's GOP)."""
+    end_while_flooding(efi=True)
+
+
+test_efi_end_while_flooding.cost = 10
