@@ -11,19 +11,19 @@
 #define PANIC_LOCK_SPINS 10000000
 #define NOTE_MAX         64
 #define EARLY_BYTES      8192
-#define NO_CPU           (~0u)
 
 /* The ring: producers append whole lines at head under ring_lock; the one sender (holding
  * uart_lock) sends from tail. Both count bytes since boot; index = count % size. */
 static char ring[CONSOLE_RING_BYTES];
 static uint64_t head, tail;
 static struct spinlock ring_lock = SPINLOCK_INIT;
-/* Whoever writes to the UART and to the screen's text (the drainer, or a synchronous writer),
- * and which CPU that is (NO_CPU: none), so that the end of a run or a fatal error that
- * interrupted this CPU's own drain does not wait for itself. Taken and let go with interrupts
- * off. The drawing is not done under it (kernel/cpu/console_fb.h). */
+/* Whoever writes to the UART and to the screen's text: the drainer for one chunk, or a
+ * synchronous writer. Held only with interrupts off, so an interrupt (the tick ending the run)
+ * never finds its own CPU holding it. The drawing is not done under it
+ * (kernel/cpu/console_fb.h). */
 static struct spinlock uart_lock = SPINLOCK_INIT;
-static volatile unsigned uart_cpu = NO_CPU;
+/* One CPU drains at a time (others return at once). */
+static volatile bool drain_busy;
 /* With uart_lock: the last byte sent was not a newline (a line is half out). */
 static bool mid_line;
 static volatile bool async, taken_over;
@@ -49,29 +49,17 @@ static void shadow(const char *s, size_t n)
 	mid_line = s[n - 1] != '\n';
 }
 
-/* Interrupts off, as for the two below. */
-static void uart_hold(void) { uart_cpu = cpu_index(); }
-
-static void uart_release(void)
-{
-	uart_cpu = NO_CPU;
-	spin_unlock(&uart_lock);
-}
-
 /*
- * A synchronous writer takes uart_lock; `bounded` on the way out (the end of a run, a fatal
- * error). Returns whether it holds it: without it, it writes anyway, because the holder is
- * this CPU's own drain, interrupted between two chunks (it never resumes, and tail is exactly
- * what the UART has: the line in flight is finished, not cut), or a CPU that did not let go in
- * time (wedged, or stopped; a drain lets go within a chunk once `closing`): only then may a
- * line be cut, and a fresh one is started.
+ * A synchronous writer takes uart_lock (interrupts off); `bounded` on the way out (the end of
+ * a run, a fatal error), where a holder lets go within a chunk or a row of the screen's text
+ * unless it is wedged: then it writes anyway, a fresh line if one was half out, and returns
+ * false. A drain interrupted on this CPU holds nothing, and left tail at exactly what the UART
+ * has: the line in flight is finished, not cut.
  */
 static bool uart_take(bool bounded)
 {
 	if (!bounded) {
 		spin_lock(&uart_lock);
-	} else if (uart_cpu == cpu_index()) {
-		return false;
 	} else if (!spin_lock_bounded(&uart_lock, PANIC_LOCK_SPINS)) {
 		if (mid_line) {
 			serial_write("\n", 1);
@@ -79,7 +67,20 @@ static bool uart_take(bool bounded)
 		}
 		return false;
 	}
-	uart_hold();
+	return true;
+}
+
+/* The drainer's hold for one chunk, interrupts off; none once the console is closing. */
+static bool chunk_lock(uint64_t *f)
+{
+	*f = irq_save();
+	while (!spin_trylock(&uart_lock)) {
+		if (__atomic_load_n(&closing, __ATOMIC_ACQUIRE)) {
+			irq_restore(*f);
+			return false;
+		}
+		cpu_relax();
+	}
 	return true;
 }
 
@@ -119,16 +120,18 @@ static bool append(const char *buf, size_t n)
 }
 
 /*
- * With uart_lock held: up to max bytes of the ring to the UART and the screen's text. A drain
- * (!wait) sends what the UART takes without waiting, a chunk (at most its FIFO) at a time with
- * interrupts off, so that an interrupt taking the console over on this CPU finds tail at
- * exactly what the UART has; it stops early once the console is `closing`. A synchronous
- * writer (wait) has interrupts off already and sends everything.
+ * Up to max bytes of the ring, from tail, to the UART and the screen's text. The drainer
+ * (!wait) sends what the UART takes without waiting, a chunk (at most its FIFO) at a time under
+ * uart_lock with interrupts off, and stops once the console is `closing`: chunks go out whole
+ * and in order whoever sends them, and tail is exact between them. A synchronous writer (wait)
+ * holds uart_lock already, interrupts off, and sends everything.
  */
 static void send(size_t max, bool wait)
 {
-	while (max && (wait || !__atomic_load_n(&closing, __ATOMIC_ACQUIRE))) {
-		uint64_t f = irq_save();
+	while (max) {
+		uint64_t f = 0;
+		if (!wait && (__atomic_load_n(&closing, __ATOMIC_ACQUIRE) || !chunk_lock(&f)))
+			break;
 		uint64_t h = __atomic_load_n(&head, __ATOMIC_ACQUIRE);
 		size_t at = (size_t)(tail % CONSOLE_RING_BYTES);
 		size_t n = MIN(MIN((size_t)(h - tail), CONSOLE_RING_BYTES - at), max);
@@ -141,7 +144,8 @@ static void send(size_t max, bool wait)
 			shadow(ring + at, n);
 			__atomic_store_n(&tail, tail + n, __ATOMIC_RELEASE);
 		}
-		irq_restore(f);
+		if (!wait)
+			spin_unlock_irqrestore(&uart_lock, f);
 		if (!n)
 			break;
 		max -= n;
@@ -150,23 +154,12 @@ static void send(size_t max, bool wait)
 
 bool console_drain(size_t max)
 {
-	uint64_t f = irq_save();
-
-	if (__atomic_load_n(&closing, __ATOMIC_ACQUIRE) || !spin_trylock(&uart_lock)) {
-		irq_restore(f);
+	if (__atomic_load_n(&closing, __ATOMIC_ACQUIRE) ||
+	    __atomic_exchange_n(&drain_busy, true, __ATOMIC_ACQUIRE))
 		return false;
-	}
-	uart_hold();
-	/* Before console_async an interrupt handler on this CPU (a VT-d fault event) writes its
-	 * line at once and would spin on uart_lock held here: so until then (the boot, not a hot
-	 * path) the sending runs with interrupts off. */
-	if (async)
-		irq_restore(f);
 	draining = true;
 	send(max, false);
-	irq_save();
-	uart_release();
-	irq_restore(f);
+	__atomic_store_n(&drain_busy, false, __ATOMIC_RELEASE);
 	console_fb_render(false, &uart_lock);
 	bool left = __atomic_load_n(&head, __ATOMIC_ACQUIRE) !=
 		    __atomic_load_n(&tail, __ATOMIC_ACQUIRE);
@@ -200,7 +193,7 @@ static void write_now(const char *buf, size_t n)
 	for (size_t i = 0; !early_done && i < n && early_len < EARLY_BYTES; i++)
 		early[early_len++] = buf[i];
 	if (locked)
-		uart_release();
+		spin_unlock(&uart_lock);
 	/* Until the tick drains, nothing else would draw this line (the boot may hang next). */
 	console_fb_render(!draining, locked ? &uart_lock : NULL);
 	irq_restore(f);

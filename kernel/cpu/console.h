@@ -29,12 +29,11 @@ void console_set_serial(uint16_t port, uint32_t baud);
 void console_set_fb(const struct mb2_info *mb);
 /* Lines go through the ring from now on. */
 void console_async(void);
-/* The end of a run (or a fatal error) on this CPU, interrupts off: drains stop at their next
- * chunk; it waits for a drainer on another CPU to let go of the UART (bounded: only a wedged
- * CPU does not), not for one on this CPU it interrupted, and keeps it, so stopping the other
- * CPUs cannot leave half a line behind and the line in flight is finished; from then on every
- * line of this CPU is written at once, after what the ring holds, and the other CPUs' lines
- * wait in the ring. */
+/* The end of a run (or a fatal error) on this CPU: drains stop at their next chunk; it takes
+ * the UART (waiting at most a chunk, bounded for a wedged CPU) and keeps it, so stopping the
+ * other CPUs cannot leave half a line behind and the line in flight is finished; from then on
+ * every line of this CPU is written at once, after what the ring holds, and the other CPUs'
+ * lines wait in the ring. */
 void console_take_over(void);
 /* Send what the ring holds, up to max bytes and only as fast as the UART takes it without
  * waiting; one CPU at a time (others return at once). Returns whether bytes are left. */
