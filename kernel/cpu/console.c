@@ -70,16 +70,17 @@ static bool uart_take(bool bounded)
 	return true;
 }
 
-/* The drainer's hold for one chunk, interrupts off; none once the console is closing. */
+/* The drainer's hold for one chunk, interrupts off (waiting with them as they were); none once
+ * the console is closing. */
 static bool chunk_lock(uint64_t *f)
 {
 	*f = irq_save();
 	while (!spin_trylock(&uart_lock)) {
-		if (__atomic_load_n(&closing, __ATOMIC_ACQUIRE)) {
-			irq_restore(*f);
+		irq_restore(*f);
+		if (__atomic_load_n(&closing, __ATOMIC_ACQUIRE))
 			return false;
-		}
 		cpu_relax();
+		*f = irq_save();
 	}
 	return true;
 }

@@ -22,15 +22,25 @@ void console_fb_write(const char *s, size_t n)
 		fbcon_write(&fbcon, s, n);
 }
 
+/* Held with interrupts off, waited for with them as they were: a drawing CPU whose lock holder
+ * is slow (a vCPU the host preempted) still takes its interrupts meanwhile. */
 static uint64_t text_lock(struct spinlock *l)
 {
-	return l ? spin_lock_irqsave(l) : 0;
+	uint64_t f = irq_save();
+
+	while (l && !spin_trylock(l)) {
+		irq_restore(f);
+		cpu_relax();
+		f = irq_save();
+	}
+	return f;
 }
 
 static void text_unlock(struct spinlock *l, uint64_t f)
 {
 	if (l)
-		spin_unlock_irqrestore(l, f);
+		spin_unlock(l);
+	irq_restore(f);
 }
 
 /* With draw_lock: the rows one at a time, each copied under the text's lock and drawn after. */
