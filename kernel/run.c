@@ -30,6 +30,7 @@ void run_end(void)
 	}
 	for (unsigned i = 0; i < guest_count; i++)
 		guest_console_flush(&guests[i]);
+	guests_report_moves_at_end();
 	guests_report_stats();
 	bench_report();
 	console_report_dropped();

@@ -65,6 +65,107 @@ bool guest_may_report(struct guest *g)
 	return false;
 }
 
+/*
+ * Move records. A move only notes what its record will say, under the guest's sched_lock (a
+ * few stores, guest_note_move); the `@guest ... reason=moved` record is formatted later, with
+ * no scheduler lock held: at the boot CPU's next tick (guests_report_moves, with interrupts
+ * on), before the guest's next state record (which must come after it: guest_set_state), and
+ * at the end of the run. So no move formats a line on its path, and each guest's records keep
+ * the order of its changes: report_lock orders whoever formats them.
+ */
+#define NOTE_CPU_SHIFT          8
+#define NOTE_STATE              0xffu
+
+static uint64_t noted[MAX_GUESTS / 64];         /* bit i: guests[i] has moves to report */
+
+void guest_note_move(struct guest *g, unsigned cpu, enum guest_state s)
+{
+	uint64_t bit = 1ull << (g->id % 64);
+
+	if (g->move_notes_n == GUEST_MOVE_NOTES) {
+		g->reports_dropped++;   /* cannot be at a tick's pace: counted, not lost silently */
+		return;
+	}
+	g->move_notes[(g->move_notes_head + g->move_notes_n++) % GUEST_MOVE_NOTES] =
+		cpu << NOTE_CPU_SHIFT | (uint32_t)s;
+	/* The reporter clears the bit before it takes the notes under sched_lock: a bit seen
+	 * set here is either still to be taken or taken after this note. */
+	if (!(__atomic_load_n(&noted[g->id / 64], __ATOMIC_RELAXED) & bit))
+		__atomic_fetch_or(&noted[g->id / 64], bit, __ATOMIC_RELEASE);
+}
+
+/* The oldest note of g, or false; under sched_lock, taken for just that. */
+static bool take_note(struct guest *g, uint32_t *note, bool wait)
+{
+	uint64_t f = irq_save();
+
+	if (wait)
+		spin_lock(&g->sched_lock);
+	else if (!spin_trylock(&g->sched_lock)) {
+		irq_restore(f);
+		return false;
+	}
+	bool any = g->move_notes_n > 0;
+	if (any) {
+		*note = g->move_notes[g->move_notes_head];
+		g->move_notes_head = (g->move_notes_head + 1) % GUEST_MOVE_NOTES;
+		g->move_notes_n--;
+	}
+	spin_unlock(&g->sched_lock);
+	irq_restore(f);
+	return any;
+}
+
+/* Under g->report_lock: g's noted moves reported, oldest first. wait: false at the end of a
+ * run, where a stopped CPU may hold the lock. */
+static void report_moves_locked(struct guest *g, bool wait)
+{
+	uint32_t note;
+
+	while (take_note(g, &note, wait))
+		report("guest name=%s cpu=%u state=%s reason=moved", g->name,
+		       note >> NOTE_CPU_SHIFT, guest_state_name((enum guest_state)(note & NOTE_STATE)));
+}
+
+/* Never waits for a guest's report_lock: the tick that runs this has interrupts on, and a tick
+ * nested in it, or a stopped CPU at the end of a run, must not wait for its holder. A guest
+ * whose lock is busy is marked again, for the next time. */
+static void report_moves(bool ending)
+{
+	for (unsigned w = 0; w < ARRAY_SIZE(noted); w++) {
+		for (uint64_t m = __atomic_exchange_n(&noted[w], 0, __ATOMIC_ACQ_REL); m; m &= m - 1) {
+			unsigned i = (unsigned)__builtin_ctzll(m);
+			struct guest *g = &guests[w * 64 + i];
+			if (!spin_trylock(&g->report_lock)) {
+				__atomic_fetch_or(&noted[w], 1ull << i, __ATOMIC_RELEASE);
+				continue;
+			}
+			report_moves_locked(g, !ending);
+			spin_unlock(&g->report_lock);
+		}
+	}
+}
+
+void guests_report_moves(void)
+{
+	static bool busy;               /* the boot CPU's tick, and a tick nested in it */
+	uint64_t f = read_rflags();
+
+	if (busy)
+		return;
+	busy = true;
+	irq_enable();
+	report_moves(false);
+	if (!(f & RFLAGS_IF))
+		irq_disable();
+	busy = false;
+}
+
+void guests_report_moves_at_end(void)
+{
+	report_moves(true);
+}
+
 /* The record goes out before the state changes: an idle CPU that sees the last guest end
  * starts ending the run at once, and the record must already be out by then. */
 void guest_set_state(struct guest *g, enum guest_state s, const char *reason)
@@ -80,6 +181,8 @@ void guest_set_state(struct guest *g, enum guest_state s, const char *reason)
 	__atomic_store_n(&g->state, s, __ATOMIC_RELEASE);
 	unsigned cpu = g->cpu;
 	spin_unlock(&g->sched_lock);
+	/* The moves noted before this change come first (none after it ends: sched_move). */
+	report_moves_locked(g, true);
 	report("guest name=%s cpu=%u state=%s reason=%s", g->name[0] ? g->name : "-", cpu,
 	       guest_state_name(s), g->reason[0] ? g->reason : "-");
 	spin_unlock_irqrestore(&g->report_lock, f);

@@ -23,6 +23,9 @@ struct msg_slot;
 
 #define MAX_GUESTS              256
 #define GUEST_IR_UNITS          IOMMU_MAX_UNITS
+/* Moves noted and not yet reported (guest.c, "Move records"): more than a guest's burst of
+ * reports (GUEST_REPORT_BURST) and a tick's worth of the hypervisor's own moves. */
+#define GUEST_MOVE_NOTES        128
 
 enum guest_state {
 	GUEST_LOADED,           /* created, not yet run */
@@ -86,6 +89,10 @@ struct guest {
 	uint64_t report_tokens;         /* guest_may_report's bucket, and when it was filled */
 	uint64_t report_filled_us;
 	uint64_t reports_dropped;       /* records its actions made that were not printed */
+	/* Its moves' @guest records to come, oldest first (cpu << 8 | state), under sched_lock:
+	 * noted on the move, formatted off its path (guest_report_moves). */
+	uint32_t move_notes[GUEST_MOVE_NOTES];
+	unsigned move_notes_head, move_notes_n;
 	/* Its use of what guests share (kernel/guest/guest_msg.c, "Shares"). */
 	unsigned routes_held;           /* messages bound to its ports: vectors on its CPU */
 	struct binding *bound;          /* those bindings (kernel/guest/guest_msg.c) */
@@ -142,6 +149,14 @@ void guest_console_drain(bool tick);
 /* Per guest, what its own actions make the hypervisor print (moves it asks for) is rate
  * limited: true while g may still print one now; the rest is counted in g->reports_dropped. */
 bool guest_may_report(struct guest *g);
+/* Under g->sched_lock: g moved to cpu in state s; its `@guest ... reason=moved` record is
+ * formatted later, in order with g's other records (a few stores: nothing is printed). */
+void guest_note_move(struct guest *g, unsigned cpu, enum guest_state s);
+/* The records of the moves noted so far, every guest's: from the boot CPU's tick and the end
+ * of a run, with no lock held. */
+void guests_report_moves(void);
+/* The same at the end of a run (kernel/run.c): a lock a stopped CPU holds is not waited for. */
+void guests_report_moves_at_end(void);
 bool guests_all_done(void);
 /* The boot CPU's tick, with interrupts on: crashed guests with restart=on whose delay is over
  * start again. */

@@ -222,18 +222,14 @@ int sched_move(struct guest *g, unsigned cpu, struct guest *by)
 {
 	if (cpu >= cpu_count || !cpu_at(cpu)->online)
 		return E_INVAL;
-	/* report_lock first (guest.h): the record below comes in order with the guest's other
-	 * state changes, formatted after sched_lock is dropped. */
-	uint64_t f = spin_lock_irqsave(&g->report_lock);
-	spin_lock(&g->sched_lock);
+	uint64_t f = spin_lock_irqsave(&g->sched_lock);
 	unsigned from = g->cpu;
-	bool kick = false, moved = false;
+	bool kick = false, queued = false;
 	enum guest_state state = g->state;
 
 	/* An ended guest stays where it ended (guest_set_state decides under this lock too). */
 	if (state != GUEST_RUNNING && state != GUEST_BLOCKED) {
-		spin_unlock(&g->sched_lock);
-		spin_unlock_irqrestore(&g->report_lock, f);
+		spin_unlock_irqrestore(&g->sched_lock, f);
 		return E_NOENT;
 	}
 	if (from != cpu) {
@@ -241,35 +237,30 @@ int sched_move(struct guest *g, unsigned cpu, struct guest *by)
 		 * under that lock, or g could end up queued while that CPU runs it. */
 		struct runqueue *rq = &rqs[from];
 		spin_lock(&rq->lock);
-		bool queued = g->on_rq && rq_remove(rq, g);
+		queued = g->on_rq && rq_remove(rq, g);
 		spin_unlock(&rq->lock);
+		g->cpu = cpu;
 		if (queued) {
-			g->cpu = cpu;
 			enqueue(g);
-		} else {
-			/* Blocked (it wakes on its new CPU), or running: its CPU moves it when it
-			 * switches away, which need_resched makes soon. */
-			g->cpu = cpu;
-			if (g->on_cpu) {
-				g->need_resched = true;
-				kick = true;
-			}
+		} else if (g->on_cpu) {
+			/* Running: its CPU moves it when it switches away (and wakes the new CPU
+			 * then), which need_resched makes soon. Blocked: it wakes on its new CPU. */
+			g->need_resched = true;
+			kick = true;
 		}
 		g->start->cpu = cpu;    /* the guest can see where it runs (read-only to it) */
 		g->moves++;
-		moved = true;
-		state = g->state;
+		/* A guest's own requests are reported only as fast as guest_may_report allows;
+		 * the record is formatted later, off this path (guest.c, "Move records"). */
+		if (!by || guest_may_report(by))
+			guest_note_move(g, cpu, g->state);
 	}
 	unsigned running_on = g->running_on;
-	spin_unlock(&g->sched_lock);
-	/* A guest's own requests print only as fast as guest_may_report allows. */
-	if (moved && (!by || guest_may_report(by)))
-		report("guest name=%s cpu=%u state=%s reason=moved", g->name, cpu,
-		       guest_state_name(state));
-	spin_unlock_irqrestore(&g->report_lock, f);
+	spin_unlock_irqrestore(&g->sched_lock, f);
 	if (kick)
 		ipi(running_on);
-	ipi(cpu);
+	if (queued)
+		ipi(cpu);
 	return 0;
 }
 
@@ -314,6 +305,7 @@ void sched_tick(void)
 		g->need_resched = true;
 	wake_sleepers(c->index);
 	if (c->index == 0) {
+		guests_report_moves();
 		guest_msgs_tick();
 		guest_console_drain(true);
 		guests_restart_due();
