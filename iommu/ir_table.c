@@ -264,24 +264,58 @@ void ir_batch_write(struct ir_batch *b, unsigned index, struct vtd_irte e)
 		store(b->t, index, e);
 }
 
-int ir_batch_retarget(struct ir_batch *b, unsigned index, uint8_t vector, uint32_t dst)
+int ir_batch_retarget_prepare(struct ir_batch *b, const uint16_t *index, unsigned n,
+			      uint32_t dst)
 {
-	if (index >= b->t->entries)
+	struct vtd_irte_dst_ret d = vtd_irte_dst(dst, b->t->eim);
+
+	if (d.err)
+		return d.err;
+	if (n > IR_BATCH_MAX - b->n)
 		return E_RANGE;
-	volatile struct vtd_irte *slot = &b->t->e[index];
-	struct vtd_irte_ret r = vtd_irte_retarget(ir_read(b->t, index), vector, dst, b->t->eim);
-	if (r.err)
-		return r.err;
-	if (!batch_add(b, index))
-		return b->err;
-	/* Not present (the route is masked there): nothing to rewrite; whoever makes it present
-	 * writes it whole. Present: the high half stays and so does P, so one 64-bit store is the
-	 * whole update (irte.h). */
-	if (r.e.lo & VTD_IRTE_P) {
-		__atomic_store_n(&slot->lo, r.e.lo, __ATOMIC_RELEASE);
-		iommu_flush((const void *)slot, sizeof(*slot));
-	}
+	for (unsigned i = 0; i < n; i++)
+		if (index[i] >= b->t->entries)
+			return E_RANGE;
+	b->dst = d.dst;
 	return 0;
+}
+
+void ir_batch_retarget_store(struct ir_batch *b, const uint16_t *index, const uint8_t *vector,
+			     unsigned n)
+{
+	volatile struct vtd_irte *e = b->t->e;
+	unsigned lo = UINT16_MAX, hi = 0;
+
+	/* Present: the high half stays and so does P, so one 64-bit store of the low half is
+	 * the whole update (irte.h). Not present (the route is masked there): nothing to
+	 * rewrite; whoever makes it present writes it whole. */
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = index[i];
+		uint64_t v = e[k].lo;
+		if (v & VTD_IRTE_P)
+			__atomic_store_n(&e[k].lo, vtd_irte_lo_retarget(v, vector[i], b->dst),
+					 __ATOMIC_RELEASE);
+		lo = MIN(lo, k);
+		hi = MAX(hi, k);
+	}
+	if (!n)
+		return;
+	/* Before the invalidation, which is what makes the unit read them: until then it may
+	 * use the old entries, whose vectors are still handled. A dense batch (a function's
+	 * block) in one pass over its cache lines. */
+	if (iommu_noncoherent()) {
+		if (hi - lo < 4 * n)
+			iommu_flush((const void *)&e[lo], (size_t)(hi - lo + 1) * sizeof(e[0]));
+		else
+			for (unsigned i = 0; i < n; i++)
+				iommu_flush((const void *)&e[index[i]], sizeof(e[0]));
+	}
+	if (b->logged)
+		for (unsigned i = 0; i < n; i++)
+			b->index[b->n + i] = index[i];
+	b->n += n;
+	b->first = (uint16_t)MIN(b->first, lo);
+	b->last = (uint16_t)MAX(b->last, hi);
 }
 
 int ir_batch_run(struct ir_batch *b)

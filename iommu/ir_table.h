@@ -74,19 +74,24 @@ int ir_write_logged(struct ir_table *t, unsigned index, struct vtd_irte e, bool 
 #define IR_BATCH_MAX 64
 struct ir_batch {
 	struct ir_table *t;
-	unsigned index[IR_BATCH_MAX];
+	unsigned index[IR_BATCH_MAX];  /* the entries written, when logged */
 	unsigned n;
 	uint16_t first, last;           /* the lowest and highest index written */
 	int err;
 	bool logged;                    /* @irte per entry (ir_batch_begin sets it) */
+	uint64_t dst;                   /* ir_batch_retarget_prepare's DST field */
 };
 void ir_batch_begin(struct ir_batch *b, struct ir_table *t);
 void ir_batch_write(struct ir_batch *b, unsigned index, struct vtd_irte e);
-/* Entry index as it is, with only its vector and destination changed (vtd_irte_retarget): one
- * 64-bit store of the low half. E_RANGE for an index past the table or a full batch, or an
- * xAPIC destination above 255 (then nothing is written). */
-int ir_batch_retarget(struct ir_batch *b, unsigned index, uint8_t vector, uint32_t dst)
-	__must_check;
+/* Entries index[0..n) moving to one destination dst, each with its own vector: prepare checks
+ * everything once (E_RANGE for an xAPIC destination above 255, an index past the table, more
+ * entries than the batch has room for) and writes nothing; store then rewrites each present
+ * entry's vector and destination with one 64-bit store of its low half (vtd_irte_lo_retarget;
+ * P, the rest of the entry and the high half stay) and cannot fail. */
+int ir_batch_retarget_prepare(struct ir_batch *b, const uint16_t *index, unsigned n,
+			      uint32_t dst) __must_check;
+void ir_batch_retarget_store(struct ir_batch *b, const uint16_t *index, const uint8_t *vector,
+			     unsigned n);
 int ir_batch_run(struct ir_batch *b) __must_check;
 
 int ir_write_block(struct ir_table *t, unsigned index, unsigned n, const struct vtd_irte *e)

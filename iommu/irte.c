@@ -56,11 +56,20 @@ struct vtd_irte_ret vtd_irte_encode(const struct vtd_irte_fields *f, bool eim)
 	return (struct vtd_irte_ret){ .e = { .lo = lo, .hi = hi } };
 }
 
-struct vtd_irte_ret vtd_irte_retarget(struct vtd_irte e, uint8_t vector, uint32_t dst, bool eim)
+struct vtd_irte_dst_ret vtd_irte_dst(uint32_t dst, bool eim)
 {
 	if (!eim && dst > XAPIC_DST_MAX)
-		return (struct vtd_irte_ret){ .err = E_RANGE };
-	e.lo = (e.lo & ~(VTD_IRTE_V | VTD_IRTE_DST)) | target(vector, dst, eim);
+		return (struct vtd_irte_dst_ret){ .err = E_RANGE };
+	return (struct vtd_irte_dst_ret){ .dst = target(0, dst, eim) };
+}
+
+struct vtd_irte_ret vtd_irte_retarget(struct vtd_irte e, uint8_t vector, uint32_t dst, bool eim)
+{
+	struct vtd_irte_dst_ret d = vtd_irte_dst(dst, eim);
+
+	if (d.err)
+		return (struct vtd_irte_ret){ .err = d.err };
+	e.lo = vtd_irte_lo_retarget(e.lo, vector, d.dst);
 	return (struct vtd_irte_ret){ .e = e };
 }
 

@@ -117,6 +117,18 @@ struct vtd_irte_ret vtd_irte_encode(const struct vtd_irte_fields *f, bool eim);
  */
 struct vtd_irte_ret vtd_irte_retarget(struct vtd_irte e, uint8_t vector, uint32_t dst, bool eim);
 
+/* The same in two steps, for many entries moving to one CPU: the DST field of dst, checked
+ * once (E_RANGE as above), then each low half with that field and its own vector. */
+struct vtd_irte_dst_ret {
+	int err;
+	uint64_t dst;           /* the low half's DST bits */
+};
+struct vtd_irte_dst_ret vtd_irte_dst(uint32_t dst, bool eim);
+static inline uint64_t vtd_irte_lo_retarget(uint64_t lo, uint8_t vector, uint64_t dst_field)
+{
+	return (lo & ~(VTD_IRTE_V | VTD_IRTE_DST)) | (uint64_t)vector << VTD_IRTE_V_SHIFT | dst_field;
+}
+
 /* Fields of an entry, dst read as eim says. Posted-format entries (IM = 1) are not decoded:
  * check vtd_irte_posted() first. */
 struct vtd_irte_fields vtd_irte_decode(struct vtd_irte e, bool eim);

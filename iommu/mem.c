@@ -92,6 +92,11 @@ void iommu_set_noncoherent(void)
 	noncoherent = true;
 }
 
+bool iommu_noncoherent(void)
+{
+	return noncoherent;
+}
+
 void iommu_flush(const void *va, size_t len)
 {
 	if (!noncoherent || !len)

@@ -9,6 +9,7 @@
 #ifndef COURIER_IOMMU_MEM_H
 #define COURIER_IOMMU_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "kernel/lib/compiler.h"
@@ -29,5 +30,7 @@ const struct iommu_range *iommu_protected(uint64_t pa, uint64_t size);
 void iommu_set_noncoherent(void);
 /* Write [va, va+len) back to memory when some unit needs it; a no-op otherwise. */
 void iommu_flush(const void *va, size_t len);
+/* Whether iommu_flush does anything: a loop of flushes can be skipped as a whole. */
+bool iommu_noncoherent(void);
 
 #endif

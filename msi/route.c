@@ -212,82 +212,84 @@ static int retarget_locked(struct route *r, unsigned cpu)
 	return irq_vector_release(old_cpu, old_vector, drained);
 }
 
-/* The batch's table for t, begun if new; NULL when more tables than units. */
-static struct ir_batch *batch_for(struct ir_batch *b, unsigned *nb, struct ir_table *t)
+/* Under the lock, and too big for an interrupt-time stack: one chunk's routes as they move. */
+static struct {
+	void *moving[IR_BATCH_MAX];             /* the routes that move (the handlers' arguments) */
+	vector_handler_t fns[IR_BATCH_MAX];
+	uint8_t vs[IR_BATCH_MAX];               /* and their vectors on the new CPU */
+	struct route *group[IR_BATCH_MAX];      /* those of one table */
+	uint16_t index[IR_BATCH_MAX];
+	uint8_t vector[IR_BATCH_MAX];
+	uint16_t old_cpu[IR_BATCH_MAX];         /* the old vectors to release, by CPU */
+	uint8_t old_vector[IR_BATCH_MAX];
+	uint8_t release[IR_BATCH_MAX];
+	struct ir_batch batch;
+} mv;
+
+#define OLD_DONE        UINT16_MAX
+
+/* The old vectors old_vector[0..k), one old CPU at a time: each CPU's marked under one hold of
+ * its lock, then one drain IPI to it. */
+static int release_old(unsigned k)
 {
-	for (unsigned i = 0; i < *nb; i++)
-		if (b[i].t == t)
-			return &b[i];
-	if (*nb == IOMMU_MAX_UNITS)
-		return 0;
-	ir_batch_begin(&b[*nb], t);
-	b[*nb].logged = log_moves;
-	return &b[(*nb)++];
-}
+	int err = 0;
 
-struct retarget_old {
-	struct route *r;
-	struct ir_batch *b;
-	unsigned cpu;
-	uint8_t vector;
-};
-
-/* r moves to (cpu, v): its fields first, so that a handler that runs on the new vector as
- * soon as the entry is stored finds them; put back when the entry cannot be rewritten. */
-static int move_one(struct route *r, struct ir_batch *b, unsigned cpu, uint8_t v)
-{
-	unsigned old_cpu = r->cpu, old_vector = r->vector, old_prev_vector = r->prev_vector;
-	int old_prev = r->prev_cpu;
-
-	__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
-	r->prev_cpu = (int)old_cpu;
-	r->prev_vector = old_vector;
-	r->cpu = cpu;
-	r->vector = v;
-	int err = b ? ir_batch_retarget(b, r->irte, v, cpu_at(cpu)->apic_id) : E_NOMEM;
-	if (!err) {
-		r->moves++;
-		return 0;
+	for (unsigned i = 0, left = k; left; i++) {
+		unsigned c = mv.old_cpu[i], n = 0;
+		if (c == OLD_DONE)
+			continue;
+		for (unsigned j = i; j < k; j++)
+			if (mv.old_cpu[j] == c) {
+				mv.release[n++] = mv.old_vector[j];
+				mv.old_cpu[j] = OLD_DONE;
+			}
+		left -= n;
+		if (irq_vector_release_many(c, mv.release, n, drained) > 0 && irq_drain_kick(c) &&
+		    !err)
+			err = E_BUSY;
 	}
-	r->cpu = old_cpu;
-	r->vector = old_vector;
-	r->prev_cpu = old_prev;
-	r->prev_vector = old_prev_vector;
-	/* Nothing names the new vector: give it back; the drain counted above is now its. */
-	if (irq_vector_release(cpu, v, drained))
-		log_err("route: vector %#x of cpu %u stays allocated", v, cpu);
 	return err;
 }
 
-/* The old vectors of the routes whose unit took the new entries, one old CPU at a time: each
- * CPU's marked under one hold of its lock, then one drain IPI to it. */
-static int release_old(struct retarget_old *old, unsigned m, const int *berr,
-		       const struct ir_batch *batches)
+/* The c routes of mv.group, all of table t, move to cpu with the vectors mv.vector: their
+ * fields first (a handler that runs on a new vector as soon as its entry is stored finds
+ * them), then every entry, one invalidation and one wait. Their old vectors are added at
+ * *k for release_old, unless the unit may still use the old entries. */
+static int move_group(struct ir_table *t, unsigned c, unsigned cpu, unsigned *k)
 {
-	uint8_t vs[IR_BATCH_MAX];
-	int err = 0;
-
-	for (unsigned i = 0; i < m; i++) {
-		if (log_moves)
-			report_route(old[i].r);
-		if (berr[old[i].b - batches]) {
-			/* The unit may use either entry: both vectors stay routed to the handler. */
-			log_err("route: IRTE %u not invalidated; vector %#x of cpu %u stays allocated",
-				old[i].r->irte, old[i].vector, old[i].cpu);
-			old[i].r = 0;
-		}
+	ir_batch_begin(&mv.batch, t);
+	mv.batch.logged = log_moves;
+	int err = ir_batch_retarget_prepare(&mv.batch, mv.index, c, cpu_at(cpu)->apic_id);
+	if (err) {
+		/* Nothing names the new vectors: give them back (each counts as a drain). */
+		for (unsigned i = 0; i < c; i++)
+			__atomic_add_fetch(&mv.group[i]->drains, 1, __ATOMIC_ACQ_REL);
+		if (irq_vector_release_many(cpu, mv.vector, c, drained) > 0 &&
+		    irq_drain_kick(cpu))
+			log_err("route: %u vectors of cpu %u stay allocated", c, cpu);
+		return err;
 	}
-	for (unsigned i = 0; i < m; i++) {
-		if (!old[i].r)
-			continue;
-		unsigned c = old[i].cpu, k = 0;
-		for (unsigned j = i; j < m; j++)
-			if (old[j].r && old[j].cpu == c) {
-				vs[k++] = old[j].vector;
-				old[j].r = 0;
-			}
-		if (irq_vector_release_many(c, vs, k, drained) > 0 && irq_drain_kick(c) && !err)
-			err = E_BUSY;
+	unsigned k0 = *k;
+	for (unsigned i = 0; i < c; i++) {
+		struct route *r = mv.group[i];
+		mv.old_cpu[*k] = (uint16_t)r->cpu;
+		mv.old_vector[(*k)++] = (uint8_t)r->vector;
+		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+		r->prev_cpu = (int)r->cpu;
+		r->prev_vector = r->vector;
+		r->cpu = cpu;
+		r->vector = mv.vector[i];
+		r->moves++;
+	}
+	ir_batch_retarget_store(&mv.batch, mv.index, mv.vector, c);
+	err = ir_batch_run(&mv.batch);
+	for (unsigned i = 0; log_moves && i < c; i++)
+		report_route(mv.group[i]);
+	if (err) {
+		/* The unit may use either entry: both vectors stay routed to the handler. */
+		log_err("route: %u IRTEs from %u not invalidated; their old vectors stay allocated",
+			c, mv.index[0]);
+		*k = k0;
 	}
 	return err;
 }
@@ -295,47 +297,46 @@ static int release_old(struct retarget_old *old, unsigned m, const int *berr,
 /* At most IR_BATCH_MAX routes: every entry of a unit fits its one batch. */
 static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 {
-	/* Under the lock, and too big for an interrupt-time stack. */
-	static void *moving[IR_BATCH_MAX];        /* the routes, as the handlers' arguments */
-	static vector_handler_t fns[IR_BATCH_MAX];
-	static uint8_t vs[IR_BATCH_MAX];
-	static struct retarget_old old[IR_BATCH_MAX];
-	static struct ir_batch batches[IOMMU_MAX_UNITS];
-	unsigned nb = 0, m = 0, k = 0;
+	unsigned m = 0, k = 0;
 	int err = 0;
 
 	/* 1. The routes that move, and a vector on the new CPU for each, in one hold of its
 	 * lock. */
 	for (unsigned i = 0; i < n; i++)
 		if (rs[i]->used && rs[i]->cpu != cpu) {
-			fns[m] = rs[i]->fn;
-			moving[m++] = rs[i];
+			mv.fns[m] = rs[i]->fn;
+			mv.moving[m++] = rs[i];
 		}
 	if (!m)
 		return 0;
-	int got = irq_vector_alloc_many(cpu, fns, moving, m, vs);
+	int got = irq_vector_alloc_many(cpu, mv.fns, mv.moving, m, mv.vs);
 	if (got < 0)
 		return got;
 	if ((unsigned)got < m)
 		err = E_NOMEM;
-	/* 2. Each entry's vector and destination rewritten: one store of its low half. */
-	for (unsigned i = 0; i < (unsigned)got; i++) {
-		struct route *r = moving[i];
-		struct ir_batch *b = batch_for(batches, &nb, r->md->ir);
-		unsigned from = r->cpu, vector = r->vector;
-		int e = move_one(r, b, cpu, vs[i]);
-		if (e)
-			err = err ? err : e;
-		else
-			old[k++] = (struct retarget_old){ r, b, from, (uint8_t)vector };
+	/* 2. Per remapping table (one, but for routes of functions behind different units):
+	 * the entries rewritten, one invalidation descriptor and one wait. */
+	for (unsigned i = 0, left = (unsigned)got; left; i++) {
+		if (!mv.moving[i])
+			continue;
+		struct ir_table *t = ((struct route *)mv.moving[i])->md->ir;
+		unsigned c = 0;
+		for (unsigned j = i; j < (unsigned)got; j++) {
+			struct route *r = mv.moving[j];
+			if (!r || r->md->ir != t)
+				continue;
+			mv.group[c] = r;
+			mv.index[c] = (uint16_t)r->irte;
+			mv.vector[c++] = mv.vs[j];
+			mv.moving[j] = 0;
+		}
+		left -= c;
+		int e = move_group(t, c, cpu, &k);
+		if (e && !err)
+			err = e;
 	}
-	/* 3. One invalidation descriptor and one wait per unit. */
-	int berr[IOMMU_MAX_UNITS];
-	for (unsigned i = 0; i < nb; i++)
-		if ((berr[i] = ir_batch_run(&batches[i])) && !err)
-			err = berr[i];
-	/* 4. The old vectors drain and go. */
-	int rerr = release_old(old, k, berr, batches);
+	/* 3. The old vectors drain and go. */
+	int rerr = release_old(k);
 	return err ? err : rerr;
 }
 

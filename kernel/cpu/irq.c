@@ -31,15 +31,6 @@ struct irq_cpu {
 
 static struct irq_cpu cpus[MAX_CPUS];
 
-static bool bit(const uint64_t *b, unsigned v) { return b[v / 64] >> (v % 64) & 1; }
-static void set_bit(uint64_t *b, unsigned v, bool on)
-{
-	if (on)
-		b[v / 64] |= 1ull << (v % 64);
-	else
-		b[v / 64] &= ~(1ull << (v % 64));
-}
-
 /* The 64 IRR bits of vectors 64w..64w+63: two of the 32-bit registers. */
 static uint64_t irr_word(unsigned w)
 {
@@ -53,24 +44,11 @@ static struct irq_cpu *lookup(unsigned cpu)
 	return cpu < cpu_count && cpu_at(cpu)->online && cpus[cpu].ready ? &cpus[cpu] : NULL;
 }
 
-/* Vector v, being released, has nothing pending: its slot cleared and v freed, its call
- * added to calls. */
-static void take_one(struct irq_cpu *ic, struct percpu *me, unsigned v, struct drained_call *call)
-{
-	struct vector_slot *s = &me->vectors[v];
-
-	*call = (struct drained_call){ ic->done[v - VEC_DYNAMIC_FIRST], s->arg };
-	__atomic_store_n(&s->fn, (vector_handler_t)0, __ATOMIC_RELEASE);
-	s->arg = 0;
-	set_bit(ic->draining, v, false);
-	if (vector_map_free(&ic->map, v))
-		log_err("irq: cpu %u vector %#x was released but not allocated", me->index, v);
-}
-
 /*
- * Up to max vectors being released that have no interrupt pending, taken in one pass over the
- * set bits of `draining`, the IRR read once per 64 vectors: how many calls were added. *left:
- * some stay, pending in the IRR; *more: max was reached first.
+ * Up to max vectors being released that have no interrupt pending, taken a word of 64 at a
+ * time (the IRR read once per word): their slots cleared, their calls added to calls, the
+ * vectors freed in one go. How many calls were added; *left: some stay, pending in the IRR;
+ * *more: max was reached first.
  */
 static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drained_call *calls,
 			     unsigned max, bool *left, bool *more)
@@ -83,12 +61,22 @@ static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drain
 			continue;
 		uint64_t pending = want & irr_word(w);
 		*left |= pending != 0;
-		for (want &= ~pending; want; want &= want - 1) {
-			if (n == max) {
-				*more = true;
-				return n;
-			}
-			take_one(ic, me, w * 64 + (unsigned)__builtin_ctzll(want), &calls[n++]);
+		uint64_t take = want & ~pending, done = 0;
+		for (; take && n < max; take &= take - 1) {
+			unsigned v = w * 64 + (unsigned)__builtin_ctzll(take);
+			struct vector_slot *s = &me->vectors[v];
+			calls[n++] = (struct drained_call){ ic->done[v - VEC_DYNAMIC_FIRST], s->arg };
+			__atomic_store_n(&s->fn, (vector_handler_t)0, __ATOMIC_RELEASE);
+			s->arg = 0;
+			done |= take & -take;
+		}
+		ic->draining[w] &= ~done;
+		if (vector_map_free_word(&ic->map, w, done))
+			log_err("irq: cpu %u: vectors %#llx + 64 * %u were released but not allocated",
+				me->index, (unsigned long long)done, w);
+		if (take) {
+			*more = true;
+			return n;
 		}
 	}
 	return n;
@@ -131,14 +119,6 @@ void irq_init(void)
 	}
 }
 
-/* Vector v of cpu gets fn(frame, arg): argument first, function last (irq.h). */
-static void install(unsigned cpu, unsigned v, vector_handler_t fn, void *arg)
-{
-	struct vector_slot *s = &cpu_at(cpu)->vectors[v];
-	s->arg = arg;
-	__atomic_store_n(&s->fn, fn, __ATOMIC_RELEASE);
-}
-
 int irq_vector_alloc_many(unsigned cpu, const vector_handler_t *fns, void *const *args, unsigned n,
 			  uint8_t *out)
 {
@@ -147,13 +127,13 @@ int irq_vector_alloc_many(unsigned cpu, const vector_handler_t *fns, void *const
 
 	if (!ic)
 		return E_INVAL;
+	struct vector_slot *slots = cpu_at(cpu)->vectors;
 	uint64_t f = spin_lock_irqsave(&ic->lock);
-	for (; got < n; got++) {
-		int v = vector_map_alloc(&ic->map);
-		if (v < 0)
-			break;
-		install(cpu, (unsigned)v, fns[got], args[got]);
-		out[got] = (uint8_t)v;
+	got = vector_map_alloc_many(&ic->map, n, out);
+	/* Argument first, function last (irq.h). */
+	for (unsigned i = 0; i < got; i++) {
+		slots[out[i]].arg = args[i];
+		__atomic_store_n(&slots[out[i]].fn, fns[i], __ATOMIC_RELEASE);
 	}
 	spin_unlock_irqrestore(&ic->lock, f);
 	if (got < n)
@@ -188,15 +168,16 @@ int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
 		return E_INVAL;
 	uint64_t f = spin_lock_irqsave(&ic->lock);
 	for (unsigned i = 0; i < n; i++) {
-		unsigned v = vs[i];
+		unsigned v = vs[i], w = v / 64;
+		uint64_t b = 1ull << (v % 64);
 		if (v < VEC_DYNAMIC_FIRST || v > VEC_DYNAMIC_LAST)
 			continue;       /* never a device vector: refused, as a bad argument */
-		if (!vector_map_in_use(&ic->map, v) || bit(ic->draining, v)) {
-			twice++;
+		if (!(ic->map.bits[w] & ~ic->draining[w] & b)) {
+			twice++;        /* not allocated, or already being released */
 			continue;
 		}
 		ic->done[v - VEC_DYNAMIC_FIRST] = done;
-		set_bit(ic->draining, v, true);
+		ic->draining[w] |= b;
 		marked++;
 	}
 	spin_unlock_irqrestore(&ic->lock, f);

@@ -66,6 +66,56 @@ int vector_map_alloc(struct vector_map *m)
 	return (int)v;
 }
 
+unsigned vector_map_alloc_many(struct vector_map *m, unsigned n, uint8_t *out)
+{
+	unsigned got = 0;
+
+	/* vector_map_alloc's order: every free class of the lowest slot, lowest first, then the
+	 * next slot; each slot's classes are taken in one go. */
+	while (got < n && m->slots) {
+		unsigned s = (unsigned)__builtin_ctz(m->slots);
+		unsigned classes = m->free_classes[s];
+		for (; classes && got < n; classes &= classes - 1) {
+			unsigned v = ((unsigned)__builtin_ctz(classes) + FIRST_CLASS) << VECTOR_CLASS_SHIFT | s;
+			m->bits[v / 64] |= 1ull << (v % 64);
+			out[got++] = (uint8_t)v;
+		}
+		m->free_classes[s] = (uint16_t)classes;
+		if (!classes)
+			m->slots &= (uint16_t)~(1u << s);
+	}
+	m->free -= got;
+	return got;
+}
+
+/* The dynamic vectors among 64w..64w+63: bits a..b. */
+static uint64_t dynamic_in_word(unsigned w)
+{
+	unsigned lo = w * 64, hi = lo + 63;
+
+	if (hi < VEC_DYNAMIC_FIRST || lo > VEC_DYNAMIC_LAST)
+		return 0;
+	unsigned a = (lo < VEC_DYNAMIC_FIRST ? VEC_DYNAMIC_FIRST : lo) - lo;
+	unsigned b = (hi > VEC_DYNAMIC_LAST ? VEC_DYNAMIC_LAST : hi) - lo;
+	return (~0ull >> (63 - b)) & (~0ull << a);
+}
+
+int vector_map_free_word(struct vector_map *m, unsigned w, uint64_t mask)
+{
+	if (w >= 4)
+		return E_INVAL;
+	if ((mask & ~dynamic_in_word(w)) || (m->bits[w] & mask) != mask)
+		return E_INVAL;
+	m->bits[w] &= ~mask;
+	for (; mask; mask &= mask - 1) {
+		unsigned v = w * 64 + (unsigned)__builtin_ctzll(mask);
+		m->free_classes[slot_of(v)] |= (uint16_t)(1u << class_of(v));
+		m->slots |= (uint16_t)(1u << slot_of(v));
+		m->free++;
+	}
+	return 0;
+}
+
 int vector_map_free(struct vector_map *m, unsigned v)
 {
 	if (!in_range(v) || !vector_map_in_use(m, v))

@@ -30,6 +30,12 @@ void vector_map_init(struct vector_map *m);
  * time: two count-trailing-zeros, whatever is allocated.
  */
 int vector_map_alloc(struct vector_map *m) __must_check;
+/* Up to n free vectors into out, the ones n calls of vector_map_alloc would give in the same
+ * order, each slot's classes taken in one go: how many (fewer when the map runs out). */
+unsigned vector_map_alloc_many(struct vector_map *m, unsigned n, uint8_t *out) __must_check;
+/* Free the vectors 64w + i for each bit i of mask, at once; E_INVAL, and nothing freed, when
+ * one of them is outside the dynamic range or not in use. */
+int vector_map_free_word(struct vector_map *m, unsigned w, uint64_t mask) __must_check;
 /* E_INVAL for a vector outside the dynamic range or not in use. */
 int vector_map_free(struct vector_map *m, unsigned v) __must_check;
 bool vector_map_in_use(const struct vector_map *m, unsigned v);

@@ -94,6 +94,78 @@ static void same_order_as_a_scan(void **state)
 	assert_int_equal(m.free, DYNAMIC - used);
 }
 
+static void assert_same(const struct vector_map *a, const struct vector_map *b)
+{
+	assert_memory_equal(a->bits, b->bits, sizeof(a->bits));
+	assert_memory_equal(a->free_classes, b->free_classes, sizeof(a->free_classes));
+	assert_int_equal(a->slots, b->slots);
+	assert_int_equal(a->free, b->free);
+}
+
+/* Random bulk allocations and word frees against a map driven one vector at a time: the same
+ * vectors in the same order, the same state after every step. */
+static void many_same_as_one_by_one(void **state)
+{
+	struct vector_map bulk, one;
+	uint32_t x = 777;
+	uint8_t got[DYNAMIC + 8];
+
+	vector_map_init(&bulk);
+	vector_map_init(&one);
+	for (unsigned i = 0; i < 4000; i++) {
+		x = x * 1103515245 + 12345;
+		if ((x >> 4) & 1) {
+			unsigned w = (x >> 8) % 4;
+			uint64_t mask = (uint64_t)x << 32 | (x * 2654435761u);
+			/* Only the word's vectors in use, and of those a random part. */
+			uint64_t in_use = 0;
+			for (unsigned b = 0; b < 64; b++) {
+				unsigned v = w * 64 + b;
+				if (v >= VEC_DYNAMIC_FIRST && v <= VEC_DYNAMIC_LAST &&
+				    vector_map_in_use(&one, v))
+					in_use |= 1ull << b;
+			}
+			mask &= in_use;
+			assert_int_equal(vector_map_free_word(&bulk, w, mask), 0);
+			for (uint64_t m = mask; m; m &= m - 1)
+				assert_int_equal(vector_map_free(&one, w * 64 + (unsigned)__builtin_ctzll(m)), 0);
+		} else {
+			unsigned n = (x >> 8) % (DYNAMIC + 8);
+			unsigned k = vector_map_alloc_many(&bulk, n, got);
+			assert_int_equal(k, n < one.free ? n : one.free);
+			for (unsigned j = 0; j < k; j++)
+				assert_int_equal(got[j], vector_map_alloc(&one));
+		}
+		assert_same(&bulk, &one);
+	}
+}
+
+static void free_word_refusals(void **state)
+{
+	struct vector_map m;
+	uint8_t v[2];
+
+	vector_map_init(&m);
+	assert_int_equal(vector_map_alloc_many(&m, 2, v), 2);
+	struct vector_map before = m;
+	/* Not in use, reserved (below and above the range), past the map: nothing freed. */
+	assert_int_equal(vector_map_free_word(&m, v[0] / 64, 1ull << (v[0] % 64) |
+					      1ull << ((v[0] + 1) % 64)), E_INVAL);
+	assert_int_equal(vector_map_free_word(&m, 0, 1ull << 14), E_INVAL);
+	assert_int_equal(vector_map_free_word(&m, VEC_TIMER / 64, 1ull << (VEC_TIMER % 64)), E_INVAL);
+	assert_int_equal(vector_map_free_word(&m, 4, 1), E_INVAL);
+	assert_same(&m, &before);
+	assert_int_equal(vector_map_free_word(&m, 0, 0), 0);
+	assert_int_equal(vector_map_free_word(&m, v[0] / 64, 1ull << (v[0] % 64)), 0);
+	assert_int_equal(vector_map_free_word(&m, v[1] / 64, 1ull << (v[1] % 64)), 0);
+	assert_int_equal(m.free, DYNAMIC);
+	/* Empty: nothing to give. */
+	uint8_t all[DYNAMIC];
+	assert_int_equal(vector_map_alloc_many(&m, DYNAMIC, all), DYNAMIC);
+	assert_int_equal(vector_map_alloc_many(&m, 1, v), 0);
+	assert_int_equal(m.free, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,6 +173,8 @@ int main(void)
 		cmocka_unit_test(only_dynamic_range),
 		cmocka_unit_test(free_refusals),
 		cmocka_unit_test(same_order_as_a_scan),
+		cmocka_unit_test(many_same_as_one_by_one),
+		cmocka_unit_test(free_word_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,6 +168,10 @@ static void retarget_matches_encoder(void **state)
 		assert_int_equal(got.e.lo, want.e.lo);
 		assert_int_equal(got.e.hi, from.hi);
 		assert_int_equal(vtd_irte_update_plan(from, got.e).n, from.lo != got.e.lo);
+		/* The two-step form (a batch to one CPU) gives the same low half. */
+		struct vtd_irte_dst_ret d = vtd_irte_dst(f.dst, eim);
+		assert_int_equal(d.err, 0);
+		assert_int_equal(vtd_irte_lo_retarget(from.lo, f.vector, d.dst), want.e.lo);
 	}
 }
 
@@ -182,6 +186,12 @@ static void retarget_xapic_range(void **state)
 	assert_int_equal(r.e.lo, 0x0000ff0000420001ull);      /* APIC id in DST 15:8 */
 	assert_int_equal(vtd_irte_retarget(e, 0x42, 0x100, false).err, E_RANGE);
 	assert_int_equal(vtd_irte_retarget(e, 0x42, 0x100, true).e.lo, 0x0000010000420001ull);
+	assert_int_equal(vtd_irte_dst(0x100, false).err, E_RANGE);
+	assert_int_equal(vtd_irte_dst(0xff, false).dst, 0x0000ff0000000000ull);
+	assert_int_equal(vtd_irte_dst(0x100, true).dst, 0x0000010000000000ull);
+	/* Only V and DST change: P, the other fields and reserved bits stay as they are. */
+	assert_int_equal(vtd_irte_lo_retarget(~0ull, 0x42, vtd_irte_dst(2, false).dst),
+			 ~(VTD_IRTE_V | VTD_IRTE_DST) | 0x0000020000420000ull);
 }
 
 /* ---- update plans ---------------------------------------------------------------------- */
