@@ -74,16 +74,19 @@ static int queue_error(struct vtd_unit *u, uint32_t fsts)
 
 static int wait_space(struct vtd_unit *u, unsigned need)
 {
-	uint64_t deadline = time_since_boot_us() + QI_TIMEOUT_US;
+	uint64_t deadline = 0;          /* the clock is read only once the queue is full */
 	struct vtd_qi *q = &u->q;
 
 	for (;;) {
 		unsigned head = queue_head(u);
-		unsigned used = (q->tail + q->entries - head) % q->entries;
+		unsigned used = q->tail >= head ? q->tail - head : q->tail + q->entries - head;
 		/* One slot stays empty: head == tail means empty. */
 		if (q->entries - 1 - used >= need)
 			return 0;
-		if (time_since_boot_us() > deadline)
+		uint64_t now = time_since_boot_us();
+		if (!deadline)
+			deadline = now + QI_TIMEOUT_US;
+		else if (now > deadline)
 			break;
 		cpu_relax();
 	}
@@ -105,17 +108,23 @@ static int qi_run(struct vtd_unit *u, const struct vtd_qi_desc *d, unsigned n)
 		return w.err;
 	for (unsigned i = 0; i <= n; i++) {
 		q->ring[q->tail] = i < n ? d[i] : w.d;
-		q->tail = (q->tail + 1) % q->entries;
+		if (++q->tail == q->entries)
+			q->tail = 0;
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	vtd_write64(&u->regs, VTD_IQT, (uint64_t)q->tail << QI_DESC_SHIFT);
 
-	uint64_t deadline = time_since_boot_us() + QI_TIMEOUT_US;
+	/* The clock is read only if the wait is not done at once (QEMU's unit runs the queue
+	 * on the IQT write). */
+	uint64_t deadline = 0;
 	while (__atomic_load_n(q->status, __ATOMIC_ACQUIRE) != q->seq) {
 		uint32_t fsts = vtd_read32(&u->regs, VTD_FSTS);
 		if (fsts & QI_ERRORS)
 			return queue_error(u, fsts);
-		if (time_since_boot_us() > deadline) {
+		uint64_t now = time_since_boot_us();
+		if (!deadline) {
+			deadline = now + QI_TIMEOUT_US;
+		} else if (now > deadline) {
 			report_head(u, "invalidation wait timed out", fsts);
 			return E_TIMEOUT;
 		}

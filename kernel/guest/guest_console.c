@@ -80,6 +80,11 @@ void guest_console_drain(bool tick)
 {
 	uint64_t f = read_rflags();
 
+	/* An idle CPU with nothing to send leaves the rest (the screen's redraw, the note of
+	 * dropped lines) to the boot CPU's tick: going idle stays short. */
+	if (!tick && console_room() == CONSOLE_RING_BYTES)
+		return;
+
 	irq_enable();
 	console_drain(tick ? TICK_DRAIN_BYTES : CONSOLE_DRAIN_BYTES);
 	if (!(f & RFLAGS_IF))
