@@ -45,9 +45,10 @@ static void slot_free(const struct route *r)
 	fifo_push(r);
 }
 
-static bool log_moves;
+static bool log_moves, shared_vectors;
 
 void route_set_log_moves(bool on) { log_moves = on; }
+void route_set_shared_vectors(bool on) { shared_vectors = on; }
 
 static void report_route(const struct route *r)
 {
@@ -75,6 +76,15 @@ static void drained(void *arg)
 bool route_settled(const struct route *r)
 {
 	return __atomic_load_n(&r->drains, __ATOMIC_ACQUIRE) == 0;
+}
+
+/* r's vector given back on every CPU it is on; the drain counted first (drained()). */
+static int release_vector(struct route *r, unsigned cpu, unsigned vector)
+{
+	__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+	/* Not marked (E_INVAL): the count stays up and the slot is never used again. */
+	return r->shared ? irq_vector_release_shared(vector, drained)
+			 : irq_vector_release(cpu, vector, drained);
 }
 
 static bool cpu_ok(unsigned cpu)
@@ -131,7 +141,11 @@ static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_h
 		return E_NOMEM;
 	*r = (struct route){ .md = md, .msg = msg, .irte = md->irte + msg, .cpu = cpu,
 			     .prev_cpu = ROUTE_NO_CPU, .fn = fn, .arg = arg };
-	int v = irq_vector_alloc(cpu, r->fn, r);
+	/* A vector on every CPU when there is one to spare: its moves then keep it. */
+	int v = shared_vectors ? irq_vector_alloc_shared(r->fn, r) : E_NOMEM;
+	r->shared = v >= 0;
+	if (v < 0)
+		v = irq_vector_alloc(cpu, r->fn, r);
 	if (v < 0) {
 		fifo_push(r);
 		return v;
@@ -141,8 +155,7 @@ static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_h
 	int err = e.err ? e.err : ir_write(md->ir, r->irte, e.e);
 	if (err) {
 		/* The entry may be in use (a failed invalidation): keep the vector's handler. */
-		r->drains = 1;
-		if (irq_vector_release(cpu, r->vector, drained))
+		if (release_vector(r, cpu, r->vector))
 			log_err("route: vector %#x of cpu %u stays allocated", r->vector, cpu);
 		fifo_push(r);
 		return err;
@@ -179,8 +192,28 @@ struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, rou
 	return (struct route_ret){ .r = r };
 }
 
+/* A route with a shared vector: only the entry's destination changes. A message already on
+ * its way to the old CPU runs the same handler there; nothing drains. */
+static int retarget_shared(struct route *r, unsigned cpu)
+{
+	struct vtd_irte_ret e = entry(r, cpu, r->vector);
+	if (e.err)
+		return e.err;
+	r->prev_cpu = (int)r->cpu;
+	r->cpu = cpu;
+	int err = ir_write_logged(r->md->ir, r->irte, e.e, log_moves);
+	r->moves++;
+	if (log_moves)
+		report_route(r);
+	if (err)
+		log_err("route: IRTE %u not invalidated", r->irte);
+	return err;
+}
+
 static int retarget_locked(struct route *r, unsigned cpu)
 {
+	if (r->shared)
+		return retarget_shared(r, cpu);
 	int v = irq_vector_alloc(cpu, r->fn, r);
 	if (v < 0)
 		return v;
@@ -214,9 +247,12 @@ static int retarget_locked(struct route *r, unsigned cpu)
 
 /* Under the lock, and too big for an interrupt-time stack: one chunk's routes as they move. */
 static struct {
-	void *moving[IR_BATCH_MAX];             /* the routes that move (the handlers' arguments) */
-	vector_handler_t fns[IR_BATCH_MAX];
+	struct route *moving[IR_BATCH_MAX];     /* the routes that move */
 	uint8_t vs[IR_BATCH_MAX];               /* and their vectors on the new CPU */
+	vector_handler_t fns[IR_BATCH_MAX];     /* those that need a new vector: handler, */
+	void *args[IR_BATCH_MAX];               /* its argument (the route), */
+	uint8_t at[IR_BATCH_MAX];               /* their place in moving[] */
+	uint8_t got[IR_BATCH_MAX];              /* and the vectors they got */
 	struct route *group[IR_BATCH_MAX];      /* those of one table */
 	uint16_t index[IR_BATCH_MAX];
 	uint8_t vector[IR_BATCH_MAX];
@@ -261,25 +297,32 @@ static int move_group(struct ir_table *t, unsigned c, unsigned cpu, unsigned *k)
 	mv.batch.logged = log_moves;
 	int err = ir_batch_retarget_prepare(&mv.batch, mv.index, c, cpu_at(cpu)->apic_id);
 	if (err) {
-		/* Nothing names the new vectors: give them back (each counts as a drain). */
+		/* Nothing names the new vectors: give them back (each counts as a drain). Shared
+		 * ones stay as they are. */
+		unsigned n = 0;
 		for (unsigned i = 0; i < c; i++)
-			__atomic_add_fetch(&mv.group[i]->drains, 1, __ATOMIC_ACQ_REL);
-		if (irq_vector_release_many(cpu, mv.vector, c, drained) > 0 &&
+			if (!mv.group[i]->shared) {
+				__atomic_add_fetch(&mv.group[i]->drains, 1, __ATOMIC_ACQ_REL);
+				mv.release[n++] = mv.vector[i];
+			}
+		if (n && irq_vector_release_many(cpu, mv.release, n, drained) > 0 &&
 		    irq_drain_kick(cpu))
-			log_err("route: %u vectors of cpu %u stay allocated", c, cpu);
+			log_err("route: %u vectors of cpu %u stay allocated", n, cpu);
 		return err;
 	}
 	unsigned k0 = *k;
 	for (unsigned i = 0; i < c; i++) {
 		struct route *r = mv.group[i];
-		mv.old_cpu[*k] = (uint16_t)r->cpu;
+		r->prev_cpu = (int)r->cpu;
+		r->moves++;
+		r->cpu = cpu;
+		if (r->shared)
+			continue;       /* the same vector: nothing to drain */
+		mv.old_cpu[*k] = (uint16_t)r->prev_cpu;
 		mv.old_vector[(*k)++] = (uint8_t)r->vector;
 		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
-		r->prev_cpu = (int)r->cpu;
 		r->prev_vector = r->vector;
-		r->cpu = cpu;
 		r->vector = mv.vector[i];
-		r->moves++;
 	}
 	ir_batch_retarget_store(&mv.batch, mv.index, mv.vector, c);
 	err = ir_batch_run(&mv.batch);
@@ -297,31 +340,44 @@ static int move_group(struct ir_table *t, unsigned c, unsigned cpu, unsigned *k)
 /* At most IR_BATCH_MAX routes: every entry of a unit fits its one batch. */
 static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 {
-	unsigned m = 0, k = 0;
+	unsigned m = 0, a = 0, k = 0, left;
 	int err = 0;
 
-	/* 1. The routes that move, and a vector on the new CPU for each, in one hold of its
-	 * lock. */
-	for (unsigned i = 0; i < n; i++)
-		if (rs[i]->used && rs[i]->cpu != cpu) {
-			mv.fns[m] = rs[i]->fn;
-			mv.moving[m++] = rs[i];
+	/* 1. The routes that move; a vector on the new CPU for each that has no shared one,
+	 * all in one hold of that CPU's lock. */
+	for (unsigned i = 0; i < n; i++) {
+		struct route *r = rs[i];
+		if (!r->used || r->cpu == cpu)
+			continue;
+		mv.vs[m] = (uint8_t)r->vector;
+		if (!r->shared) {
+			mv.fns[a] = r->fn;
+			mv.args[a] = r;
+			mv.at[a++] = (uint8_t)m;
 		}
-	if (!m)
-		return 0;
-	int got = irq_vector_alloc_many(cpu, mv.fns, mv.moving, m, mv.vs);
-	if (got < 0)
-		return got;
-	if ((unsigned)got < m)
-		err = E_NOMEM;
+		mv.moving[m++] = r;
+	}
+	left = m;
+	if (a) {
+		int got = irq_vector_alloc_many(cpu, mv.fns, mv.args, a, mv.got);
+		if (got < 0)
+			got = 0;
+		for (unsigned j = 0; j < (unsigned)got; j++)
+			mv.vs[mv.at[j]] = mv.got[j];
+		for (unsigned j = (unsigned)got; j < a; j++) {
+			mv.moving[mv.at[j]] = 0;        /* stays where it is */
+			left--;
+			err = E_NOMEM;
+		}
+	}
 	/* 2. Per remapping table (one, but for routes of functions behind different units):
 	 * the entries rewritten, one invalidation descriptor and one wait. */
-	for (unsigned i = 0, left = (unsigned)got; left; i++) {
+	for (unsigned i = 0; left; i++) {
 		if (!mv.moving[i])
 			continue;
-		struct ir_table *t = ((struct route *)mv.moving[i])->md->ir;
+		struct ir_table *t = mv.moving[i]->md->ir;
 		unsigned c = 0;
-		for (unsigned j = i; j < (unsigned)got; j++) {
+		for (unsigned j = i; j < m; j++) {
 			struct route *r = mv.moving[j];
 			if (!r || r->md->ir != t)
 				continue;
@@ -401,9 +457,8 @@ int route_destroy(struct route *r)
 	slot_free(r);
 	report_route(r);
 	if (!err) {
-		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
 		r->prev_cpu = (int)r->cpu;
-		err = irq_vector_release(r->cpu, r->vector, drained);
+		err = release_vector(r, r->cpu, r->vector);
 	} else {
 		/* Never reuse a slot whose vector may still be named by a cached entry. */
 		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);

@@ -59,13 +59,15 @@ struct route {
 	volatile unsigned cpu;          /* where the message goes now */
 	volatile unsigned vector;
 	volatile int prev_cpu;          /* the CPU before the last move while its vector drains,
-					 * else ROUTE_NO_CPU */
+					 * else ROUTE_NO_CPU; with a shared vector, the CPU before
+					 * the last move (nothing drains) */
 	unsigned prev_vector;
 	route_handler_t fn;
 	void *arg;
 	volatile unsigned drains;       /* vectors of this route still being released */
 	uint64_t moves;
 	bool masked;                    /* route_mask: held at the source */
+	bool shared;                    /* its vector is the same on every CPU (irq.h) */
 };
 
 struct route_ret {
@@ -98,6 +100,13 @@ int route_destroy(struct route *r);
  * log_moves=on turns it on, for experiments that follow every message.
  */
 void route_set_log_moves(bool on);
+/*
+ * Whether a route takes a shared vector (kernel/cpu/irq.h: the same vector on every CPU) when
+ * one is free, so that its moves rewrite only the IRTE's destination and need no drain. On
+ * where the routes all guests can bind fit in one CPU's vectors anyway (the guests' shares):
+ * otherwise shared vectors would take from every CPU what only one needs.
+ */
+void route_set_shared_vectors(bool on);
 
 /* No vector of r is still being released (its last move is complete on every CPU). */
 bool route_settled(const struct route *r);

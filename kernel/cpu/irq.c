@@ -16,6 +16,7 @@
 struct drained_call {
 	void (*done)(void *arg);
 	void *arg;
+	unsigned vector;
 };
 
 /* Calls collected per hold of the lock: bounded, for the interrupt stack; a move takes 32. */
@@ -65,7 +66,7 @@ static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drain
 		for (; take && n < max; take &= take - 1) {
 			unsigned v = w * 64 + (unsigned)__builtin_ctzll(take);
 			struct vector_slot *s = &me->vectors[v];
-			calls[n++] = (struct drained_call){ ic->done[v - VEC_DYNAMIC_FIRST], s->arg };
+			calls[n++] = (struct drained_call){ ic->done[v - VEC_DYNAMIC_FIRST], s->arg, v };
 			__atomic_store_n(&s->fn, (vector_handler_t)0, __ATOMIC_RELEASE);
 			s->arg = 0;
 			done |= take & -take;
@@ -82,6 +83,9 @@ static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drain
 	return n;
 }
 
+static void shared_drained(void *arg);
+static void shared_one_drained(unsigned v, void *arg);
+
 /* VEC_IRQ_DRAIN: every interrupt of higher priority that was pending has been handled. */
 static void drain(struct trap_frame *f, void *unused)
 {
@@ -97,7 +101,9 @@ static void drain(struct trap_frame *f, void *unused)
 		spin_unlock(&ic->lock);
 		/* After the lock: a callback may release or allocate vectors of this CPU. */
 		for (unsigned i = 0; i < n; i++)
-			if (calls[i].done)
+			if (calls[i].done == shared_drained)
+				shared_one_drained(calls[i].vector, calls[i].arg);
+			else if (calls[i].done)
 				calls[i].done(calls[i].arg);
 	}
 	/* An interrupt still pending is taken before this lower-priority IPI comes back. */
@@ -147,6 +153,120 @@ int irq_vector_alloc(unsigned cpu, vector_handler_t fn, void *arg)
 	int got = irq_vector_alloc_many(cpu, &fn, &arg, 1, &v);
 
 	return got < 0 ? got : got ? v : E_NOMEM;
+}
+
+/* Shared vectors (irq.h): whom to tell once the last CPU has drained one. */
+static struct {
+	bool used;
+	void (*done)(void *arg);
+	volatile unsigned left;         /* CPUs still draining it */
+} shared[DYNAMIC_COUNT];
+static struct spinlock shared_lock;     /* taken before any CPU's lock */
+
+static void shared_drained(void *arg);
+
+int irq_vector_alloc_shared(vector_handler_t fn, void *arg)
+{
+	uint64_t common[4] = { ~0ull, ~0ull, ~0ull, ~0ull };
+	int v = E_NOMEM;
+	uint64_t f = spin_lock_irqsave(&shared_lock);
+
+	/* Every CPU's lock held, in order (others take one at a time): no vector changes. */
+	for (unsigned c = 0; c < cpu_count; c++) {
+		struct irq_cpu *ic = lookup(c);
+		if (!ic)
+			continue;
+		spin_lock(&ic->lock);
+		for (unsigned w = 0; w < ARRAY_SIZE(common); w++)
+			common[w] &= ~ic->map.bits[w];
+		if (ic->map.free <= IRQ_SHARED_KEEP)
+			common[0] = common[1] = common[2] = common[3] = 0;
+	}
+	/* The allocators' order (vector_alloc.h): slot by slot, each over the classes. */
+	for (unsigned s = 0; s < VECTOR_CLASS_SLOTS && v < 0; s++)
+		for (unsigned x = VEC_DYNAMIC_FIRST + s; x <= VEC_DYNAMIC_LAST; x += VECTOR_CLASS_SLOTS)
+			if (common[x / 64] >> (x % 64) & 1) {
+				v = (int)x;
+				break;
+			}
+	for (unsigned c = 0; c < cpu_count; c++) {
+		struct irq_cpu *ic = lookup(c);
+		if (!ic)
+			continue;
+		if (v >= 0) {
+			if (vector_map_take(&ic->map, (unsigned)v))
+				panic("irq: shared vector %#x is not free on cpu %u", v, c);
+			struct vector_slot *slot = &cpu_at(c)->vectors[v];
+			slot->arg = arg;
+			__atomic_store_n(&slot->fn, fn, __ATOMIC_RELEASE);
+		}
+		spin_unlock(&ic->lock);
+	}
+	if (v >= 0)
+		shared[v - VEC_DYNAMIC_FIRST].used = true;
+	spin_unlock_irqrestore(&shared_lock, f);
+	return v;
+}
+
+/* Vector v, released as a shared one, drained on this CPU: the last CPU calls done. */
+static void shared_one_drained(unsigned v, void *arg)
+{
+	unsigned i = v - VEC_DYNAMIC_FIRST;
+
+	if (__atomic_sub_fetch(&shared[i].left, 1, __ATOMIC_ACQ_REL) == 0) {
+		void (*done)(void *) = shared[i].done;
+		__atomic_store_n(&shared[i].used, false, __ATOMIC_RELEASE);
+		if (done)
+			done(arg);
+	}
+}
+
+/* Marks a shared vector's release in a CPU's done[]: drain() calls shared_one_drained. */
+static void shared_drained(void *arg)
+{
+	panic("irq: shared_drained called directly (arg %p)", arg);
+}
+
+int irq_vector_release_shared(unsigned v, void (*done)(void *arg))
+{
+	if (v < VEC_DYNAMIC_FIRST || v > VEC_DYNAMIC_LAST)
+		return E_INVAL;
+	unsigned i = v - VEC_DYNAMIC_FIRST, n = 0, marked = 0;
+	void *arg = 0;
+	uint64_t f = spin_lock_irqsave(&shared_lock);
+	if (!shared[i].used || shared[i].left) {
+		spin_unlock_irqrestore(&shared_lock, f);
+		return E_INVAL;
+	}
+	for (unsigned c = 0; c < cpu_count; c++)
+		if (lookup(c)) {
+			n++;
+			arg = cpu_at(c)->vectors[v].arg;       /* the same on every CPU */
+		}
+	shared[i].done = done;
+	/* Every CPU counted first, and one more for this call: a CPU may drain before the
+	 * next one is marked. */
+	__atomic_store_n(&shared[i].left, n + 1, __ATOMIC_RELEASE);
+	uint8_t b = (uint8_t)v;
+	for (unsigned c = 0; c < cpu_count; c++) {
+		if (!lookup(c))
+			continue;
+		if (irq_vector_release_many(c, &b, 1, shared_drained) > 0) {
+			marked++;
+			if (irq_drain_kick(c))
+				log_err("irq: shared vector %#x of cpu %u stays allocated", v, c);
+		} else {
+			__atomic_sub_fetch(&shared[i].left, 1, __ATOMIC_ACQ_REL);
+		}
+	}
+	spin_unlock_irqrestore(&shared_lock, f);
+	if (!marked) {
+		shared[i].left = 0;     /* nothing will drain: the vector stays as it was */
+		return E_INVAL;
+	}
+	/* This call's own count: the last one down calls done, here if every CPU was quicker. */
+	shared_one_drained(v, arg);
+	return 0;
 }
 
 int irq_drain_kick(unsigned cpu)

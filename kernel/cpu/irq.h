@@ -55,4 +55,18 @@ int irq_drain_kick(unsigned cpu) __must_check;
 int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
 			    void (*done)(void *arg)) __must_check;
 
+/*
+ * Shared vectors: one vector number taken on every CPU, with the same handler and argument
+ * on each, for something that moves between CPUs (a route that follows its guest): a move
+ * then keeps its vector, and a late interrupt on the CPU it left finds the same handler
+ * there, so nothing needs to drain on a move. irq_vector_alloc_shared gives the vector, or
+ * E_NOMEM when no vector is free on every CPU or taking one would leave some CPU fewer than
+ * IRQ_SHARED_KEEP of its own. irq_vector_release_shared releases it on every CPU as above
+ * (one drain IPI each) and calls done(arg) once, on the last CPU to drain it; E_INVAL for a
+ * vector that is not shared.
+ */
+#define IRQ_SHARED_KEEP         16
+int irq_vector_alloc_shared(vector_handler_t fn, void *arg) __must_check;
+int irq_vector_release_shared(unsigned v, void (*done)(void *arg)) __must_check;
+
 #endif

@@ -66,6 +66,21 @@ int vector_map_alloc(struct vector_map *m)
 	return (int)v;
 }
 
+int vector_map_take(struct vector_map *m, unsigned v)
+{
+	if (!in_range(v))
+		return E_INVAL;
+	if (vector_map_in_use(m, v))
+		return E_BUSY;
+	unsigned s = slot_of(v);
+	m->free_classes[s] &= (uint16_t)~(1u << class_of(v));
+	if (!m->free_classes[s])
+		m->slots &= (uint16_t)~(1u << s);
+	set(m, v, true);
+	m->free--;
+	return 0;
+}
+
 unsigned vector_map_alloc_many(struct vector_map *m, unsigned n, uint8_t *out)
 {
 	unsigned got = 0;

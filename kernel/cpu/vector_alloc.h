@@ -30,6 +30,9 @@ void vector_map_init(struct vector_map *m);
  * time: two count-trailing-zeros, whatever is allocated.
  */
 int vector_map_alloc(struct vector_map *m) __must_check;
+/* Vector v in particular (one free on several CPUs at once: irq.c's shared vectors): E_INVAL
+ * outside the dynamic range, E_BUSY when it is in use. */
+int vector_map_take(struct vector_map *m, unsigned v) __must_check;
 /* Up to n free vectors into out, the ones n calls of vector_map_alloc would give in the same
  * order, each slot's classes taken in one go: how many (fewer when the map runs out). */
 unsigned vector_map_alloc_many(struct vector_map *m, unsigned n, uint8_t *out) __must_check;

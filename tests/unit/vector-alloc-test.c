@@ -166,6 +166,38 @@ static void free_word_refusals(void **state)
 	assert_int_equal(m.free, 0);
 }
 
+/* Taking given vectors: refusals, and the allocator then goes on as if it had handed them out. */
+static void take_given(void **state)
+{
+	struct vector_map m, ref;
+	uint32_t x = 99;
+
+	vector_map_init(&m);
+	assert_int_equal(vector_map_take(&m, VEC_DYNAMIC_FIRST - 1), E_INVAL);
+	assert_int_equal(vector_map_take(&m, VEC_DYNAMIC_LAST + 1), E_INVAL);
+	assert_int_equal(vector_map_take(&m, 300), E_INVAL);
+	assert_int_equal(vector_map_take(&m, 0x45), 0);
+	assert_int_equal(vector_map_take(&m, 0x45), E_BUSY);
+	assert_int_equal(m.free, DYNAMIC - 1);
+	assert_int_equal(vector_map_free(&m, 0x45), 0);
+	/* Random takes and frees: the allocation order stays the scan's. */
+	for (unsigned i = 0; i < 5000; i++) {
+		x = x * 1103515245 + 12345;
+		unsigned v = VEC_DYNAMIC_FIRST + (x >> 8) % DYNAMIC;
+		if (vector_map_in_use(&m, v))
+			assert_int_equal(vector_map_free(&m, v), 0);
+		else
+			assert_int_equal(vector_map_take(&m, v), 0);
+		ref = m;
+		int want = reference(&m);
+		int got = vector_map_alloc(&m);
+		assert_int_equal(got, want);
+		if (got >= 0)
+			assert_int_equal(vector_map_free(&m, (unsigned)got), 0);
+		assert_same(&m, &ref);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +207,7 @@ int main(void)
 		cmocka_unit_test(same_order_as_a_scan),
 		cmocka_unit_test(many_same_as_one_by_one),
 		cmocka_unit_test(free_word_refusals),
+		cmocka_unit_test(take_given),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
