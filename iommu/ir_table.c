@@ -268,15 +268,21 @@ int ir_batch_retarget_prepare(struct ir_batch *b, const uint16_t *index, unsigne
 			      uint32_t dst)
 {
 	struct vtd_irte_dst_ret d = vtd_irte_dst(dst, b->t->eim);
+	unsigned lo = UINT16_MAX, hi = 0;
 
 	if (d.err)
 		return d.err;
 	if (n > IR_BATCH_MAX - b->n)
 		return E_RANGE;
-	for (unsigned i = 0; i < n; i++)
-		if (index[i] >= b->t->entries)
-			return E_RANGE;
+	for (unsigned i = 0; i < n; i++) {
+		lo = MIN(lo, index[i]);
+		hi = MAX(hi, index[i]);
+	}
+	if (n && hi >= b->t->entries)
+		return E_RANGE;
 	b->dst = d.dst;
+	b->next_first = (uint16_t)lo;
+	b->next_last = (uint16_t)hi;
 	return 0;
 }
 
@@ -284,22 +290,20 @@ void ir_batch_retarget_store(struct ir_batch *b, const uint16_t *index, const ui
 			     unsigned n)
 {
 	volatile struct vtd_irte *e = b->t->e;
-	unsigned lo = UINT16_MAX, hi = 0;
+	unsigned lo = b->next_first, hi = b->next_last;
 
+	if (!n)
+		return;
 	/* Present: the high half stays and so does P, so one 64-bit store of the low half is
 	 * the whole update (irte.h). Not present (the route is masked there): nothing to
 	 * rewrite; whoever makes it present writes it whole. */
 	for (unsigned i = 0; i < n; i++) {
-		unsigned k = index[i];
-		uint64_t v = e[k].lo;
+		volatile struct vtd_irte *x = &e[index[i]];
+		uint64_t v = x->lo;
 		if (v & VTD_IRTE_P)
-			__atomic_store_n(&e[k].lo, vtd_irte_lo_retarget(v, vector[i], b->dst),
+			__atomic_store_n(&x->lo, vtd_irte_lo_retarget(v, vector[i], b->dst),
 					 __ATOMIC_RELEASE);
-		lo = MIN(lo, k);
-		hi = MAX(hi, k);
 	}
-	if (!n)
-		return;
 	/* Before the invalidation, which is what makes the unit read them: until then it may
 	 * use the old entries, whose vectors are still handled. A dense batch (a function's
 	 * block) in one pass over its cache lines. */

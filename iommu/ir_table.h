@@ -79,15 +79,17 @@ struct ir_batch {
 	uint16_t first, last;           /* the lowest and highest index written */
 	int err;
 	bool logged;                    /* @irte per entry (ir_batch_begin sets it) */
-	uint64_t dst;                   /* ir_batch_retarget_prepare's DST field */
+	uint64_t dst;                   /* ir_batch_retarget_prepare's DST field, */
+	uint16_t next_first, next_last; /* and the entries it checked */
 };
 void ir_batch_begin(struct ir_batch *b, struct ir_table *t);
 void ir_batch_write(struct ir_batch *b, unsigned index, struct vtd_irte e);
 /* Entries index[0..n) moving to one destination dst, each with its own vector: prepare checks
  * everything once (E_RANGE for an xAPIC destination above 255, an index past the table, more
- * entries than the batch has room for) and writes nothing; store then rewrites each present
- * entry's vector and destination with one 64-bit store of its low half (vtd_irte_lo_retarget;
- * P, the rest of the entry and the high half stay) and cannot fail. */
+ * entries than the batch has room for) and writes nothing; store then rewrites the same
+ * entries (index and n as prepared): each present one's vector and destination with one
+ * 64-bit store of its low half (vtd_irte_lo_retarget; P, the rest of the entry and the high
+ * half stay). Store cannot fail. */
 int ir_batch_retarget_prepare(struct ir_batch *b, const uint16_t *index, unsigned n,
 			      uint32_t dst) __must_check;
 void ir_batch_retarget_store(struct ir_batch *b, const uint16_t *index, const uint8_t *vector,

@@ -253,8 +253,9 @@ static struct {
 	void *args[IR_BATCH_MAX];               /* its argument (the route), */
 	uint8_t at[IR_BATCH_MAX];               /* their place in moving[] */
 	uint8_t got[IR_BATCH_MAX];              /* and the vectors they got */
-	struct route *group[IR_BATCH_MAX];      /* those of one table */
-	uint16_t index[IR_BATCH_MAX];
+	uint16_t index[IR_BATCH_MAX];           /* their entries */
+	struct route *group[IR_BATCH_MAX];      /* those of one table, when there are several */
+	uint16_t gindex[IR_BATCH_MAX];
 	uint8_t vector[IR_BATCH_MAX];
 	uint16_t old_cpu[IR_BATCH_MAX];         /* the old vectors to release, by CPU */
 	uint8_t old_vector[IR_BATCH_MAX];
@@ -287,23 +288,24 @@ static int release_old(unsigned k)
 	return err;
 }
 
-/* The c routes of mv.group, all of table t, move to cpu with the vectors mv.vector: their
- * fields first (a handler that runs on a new vector as soon as its entry is stored finds
- * them), then every entry, one invalidation and one wait. Their old vectors are added at
- * *k for release_old, unless the unit may still use the old entries. */
-static int move_group(struct ir_table *t, unsigned c, unsigned cpu, unsigned *k)
+/* The c routes of group, all of table t, move to cpu with the vectors vector (their entries
+ * are index): their fields first (a handler that runs on a new vector as soon as its entry
+ * is stored finds them), then every entry, one invalidation and one wait. Their old vectors
+ * are added at *k for release_old, unless the unit may still use the old entries. */
+static int move_group(struct ir_table *t, struct route *const *group, const uint16_t *index,
+		      const uint8_t *vector, unsigned c, unsigned cpu, unsigned *k)
 {
 	ir_batch_begin(&mv.batch, t);
 	mv.batch.logged = log_moves;
-	int err = ir_batch_retarget_prepare(&mv.batch, mv.index, c, cpu_at(cpu)->apic_id);
+	int err = ir_batch_retarget_prepare(&mv.batch, index, c, cpu_at(cpu)->apic_id);
 	if (err) {
 		/* Nothing names the new vectors: give them back (each counts as a drain). Shared
 		 * ones stay as they are. */
 		unsigned n = 0;
 		for (unsigned i = 0; i < c; i++)
-			if (!mv.group[i]->shared) {
-				__atomic_add_fetch(&mv.group[i]->drains, 1, __ATOMIC_ACQ_REL);
-				mv.release[n++] = mv.vector[i];
+			if (!group[i]->shared) {
+				__atomic_add_fetch(&group[i]->drains, 1, __ATOMIC_ACQ_REL);
+				mv.release[n++] = vector[i];
 			}
 		if (n && irq_vector_release_many(cpu, mv.release, n, drained) > 0 &&
 		    irq_drain_kick(cpu))
@@ -312,7 +314,7 @@ static int move_group(struct ir_table *t, unsigned c, unsigned cpu, unsigned *k)
 	}
 	unsigned k0 = *k;
 	for (unsigned i = 0; i < c; i++) {
-		struct route *r = mv.group[i];
+		struct route *r = group[i];
 		r->prev_cpu = (int)r->cpu;
 		r->moves++;
 		r->cpu = cpu;
@@ -322,16 +324,16 @@ static int move_group(struct ir_table *t, unsigned c, unsigned cpu, unsigned *k)
 		mv.old_vector[(*k)++] = (uint8_t)r->vector;
 		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
 		r->prev_vector = r->vector;
-		r->vector = mv.vector[i];
+		r->vector = vector[i];
 	}
-	ir_batch_retarget_store(&mv.batch, mv.index, mv.vector, c);
+	ir_batch_retarget_store(&mv.batch, index, vector, c);
 	err = ir_batch_run(&mv.batch);
 	for (unsigned i = 0; log_moves && i < c; i++)
-		report_route(mv.group[i]);
+		report_route(group[i]);
 	if (err) {
 		/* The unit may use either entry: both vectors stay routed to the handler. */
 		log_err("route: %u IRTEs from %u not invalidated; their old vectors stay allocated",
-			c, mv.index[0]);
+			c, index[0]);
 		*k = k0;
 	}
 	return err;
@@ -341,14 +343,19 @@ static int move_group(struct ir_table *t, unsigned c, unsigned cpu, unsigned *k)
 static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 {
 	unsigned m = 0, a = 0, k = 0, left;
+	struct ir_table *t0 = 0;
+	bool one_table = true;
 	int err = 0;
 
-	/* 1. The routes that move; a vector on the new CPU for each that has no shared one,
-	 * all in one hold of that CPU's lock. */
+	/* 1. The routes that move, with their entries and vectors; a vector on the new CPU for
+	 * each that has no shared one, all in one hold of that CPU's lock. */
 	for (unsigned i = 0; i < n; i++) {
 		struct route *r = rs[i];
 		if (!r->used || r->cpu == cpu)
 			continue;
+		t0 = t0 ? t0 : r->md->ir;
+		one_table &= r->md->ir == t0;
+		mv.index[m] = (uint16_t)r->irte;
 		mv.vs[m] = (uint8_t)r->vector;
 		if (!r->shared) {
 			mv.fns[a] = r->fn;
@@ -372,6 +379,11 @@ static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 	}
 	/* 2. Per remapping table (one, but for routes of functions behind different units):
 	 * the entries rewritten, one invalidation descriptor and one wait. */
+	if (left && left == m && one_table) {
+		int e = move_group(t0, mv.moving, mv.index, mv.vs, m, cpu, &k);
+		err = err ? err : e;
+		left = 0;
+	}
 	for (unsigned i = 0; left; i++) {
 		if (!mv.moving[i])
 			continue;
@@ -382,12 +394,12 @@ static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 			if (!r || r->md->ir != t)
 				continue;
 			mv.group[c] = r;
-			mv.index[c] = (uint16_t)r->irte;
+			mv.gindex[c] = mv.index[j];
 			mv.vector[c++] = mv.vs[j];
 			mv.moving[j] = 0;
 		}
 		left -= c;
-		int e = move_group(t, c, cpu, &k);
+		int e = move_group(t, mv.group, mv.gindex, mv.vector, c, cpu, &k);
 		if (e && !err)
 			err = e;
 	}
