@@ -29,8 +29,8 @@ void sched_wake(struct guest *g);
 /* HC_BLOCK: blocked until an unmasked event is pending or, with until_ns, that time since boot
  * has come (woken by the tick). False when it need not block at all. */
 bool sched_block(struct guest *g, uint64_t until_ns);
-/* Move a guest to another CPU, reported as @guest reason=moved; its pending events go with
- * it. E_NOENT once it has ended. by: the guest that asked (its rate of records is limited,
+/* Move a guest to another CPU, reported as @guest reason=moved (noted here, formatted later:
+ * guest_note_move); its pending events go with it. E_NOENT once it has ended. by: the guest that asked (its rate of records is limited,
  * guest_may_report), NULL for the hypervisor's own moves. */
 int sched_move(struct guest *g, unsigned cpu, struct guest *by) __must_check;
 /* Timer tick on this CPU. */
