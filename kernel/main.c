@@ -267,7 +267,7 @@ static void __noreturn kmain_on_stack(void)
 	guest_msg_set_storm_rate(options.storm_rate);
 	guest_msg_set_forward(options.route == ROUTE_FORWARD);
 	route_set_log_moves(options.log_moves);
-	route_set_shared_vectors(options.shares);
+	route_set_shared_vectors(options.shares && options.shared_vectors);
 	guest_msg_set_shares(options.shares);
 	guests_create(&mb);
 

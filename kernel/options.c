@@ -114,6 +114,7 @@ static const struct cmdline_opt table[] = {
 	CMDLINE_OPT_U64("storm_rate", options.storm_rate, 0, 10000000),
 	CMDLINE_OPT_ENUM("route", options.route, route_names),
 	CMDLINE_OPT_BOOL("log_moves", options.log_moves),
+	CMDLINE_OPT_BOOL("shared_vectors", options.shared_vectors),
 	CMDLINE_OPT_BOOL("shares", options.shares),
 	CMDLINE_OPT_FUNC("console", parse_console, &options,
 			 "com1..com4, none or an I/O port, then optionally ,baud (divides 115200)"),

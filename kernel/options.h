@@ -30,6 +30,7 @@ struct options {
 	uint64_t storm_rate;            /* device messages a second above which one is held */
 	unsigned route;                 /* enum route_mode */
 	bool log_moves;                 /* @route and @irte for every message a move retargets */
+	bool shared_vectors;            /* routes take a vector on every CPU (with shares on) */
 	bool shares;                    /* each guest a share of vectors, routes, IRTEs (guest_msg.c) */
 	uint64_t console_port;          /* the UART's I/O port, 0 for none */
 	uint64_t console_baud;

@@ -102,9 +102,11 @@ int route_destroy(struct route *r);
 void route_set_log_moves(bool on);
 /*
  * Whether a route takes a shared vector (kernel/cpu/irq.h: the same vector on every CPU) when
- * one is free, so that its moves rewrite only the IRTE's destination and need no drain. On
- * where the routes all guests can bind fit in one CPU's vectors anyway (the guests' shares):
- * otherwise shared vectors would take from every CPU what only one needs.
+ * one is free, so that its moves rewrite only the IRTE's destination and need no drain. Only
+ * where the routes all guests can bind fit in one CPU's vectors anyway (the guests' shares),
+ * else shared vectors would take from every CPU what only one needs; and only with
+ * shared_vectors=on: such a route settles at once after a move, so a message pending on a CPU
+ * it left may run there after a second move (docs/architecture.md, "Shared vectors").
  */
 void route_set_shared_vectors(bool on);
 
