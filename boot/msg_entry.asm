@@ -151,6 +151,7 @@ isr_device:
 	wrmsr
 .out:
 %ifdef BENCH
+	cld                                     ; C from here: the guest's DF is not ours
 	push r9
 	push r10
 	push r11

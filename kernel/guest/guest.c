@@ -61,7 +61,7 @@ bool guest_may_report(struct guest *g)
 		g->report_tokens--;
 		return true;
 	}
-	g->reports_dropped++;
+	__atomic_fetch_add(&g->reports_dropped, 1, __ATOMIC_RELAXED);
 	return false;
 }
 
@@ -69,9 +69,12 @@ bool guest_may_report(struct guest *g)
  * Move records. A move only notes what its record will say, under the guest's sched_lock (a
  * few stores, guest_note_move); the `@guest ... reason=moved` record is formatted later, with
  * no scheduler lock held: at the boot CPU's next tick (guests_report_moves, with interrupts
- * on), before the guest's next state record (which must come after it: guest_set_state), and
- * at the end of the run. So no move formats a line on its path, and each guest's records keep
- * the order of its changes: report_lock orders whoever formats them.
+ * on), before the guest's next state record (which must come after it: guest_set_state, under
+ * the guest's report_lock with interrupts off, as that record itself; at most
+ * GUEST_MOVE_NOTES lines, into the console's ring), and at the end of the run. So no move
+ * formats a line on its path, and each guest's records keep the order of its changes:
+ * report_lock orders whoever formats them. A move record thus comes out up to a tick after
+ * the move (after the move's @route lines, and maybe after the guest's own output).
  */
 #define NOTE_CPU_SHIFT          8
 #define NOTE_STATE              0xffu
@@ -83,7 +86,8 @@ void guest_note_move(struct guest *g, unsigned cpu, enum guest_state s)
 	uint64_t bit = 1ull << (g->id % 64);
 
 	if (g->move_notes_n == GUEST_MOVE_NOTES) {
-		g->reports_dropped++;   /* cannot be at a tick's pace: counted, not lost silently */
+		/* cannot be at a tick's pace: counted, not lost silently */
+		__atomic_fetch_add(&g->reports_dropped, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	g->move_notes[(g->move_notes_head + g->move_notes_n++) % GUEST_MOVE_NOTES] =
@@ -127,10 +131,18 @@ static void report_moves_locked(struct guest *g, bool wait)
 		       note >> NOTE_CPU_SHIFT, guest_state_name((enum guest_state)(note & NOTE_STATE)));
 }
 
+static bool any_noted(void)
+{
+	for (unsigned w = 0; w < ARRAY_SIZE(noted); w++)
+		if (__atomic_load_n(&noted[w], __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
 /* Never waits for a guest's report_lock: the tick that runs this has interrupts on, and a tick
- * nested in it, or a stopped CPU at the end of a run, must not wait for its holder. A guest
- * whose lock is busy is marked again, for the next time. */
-static void report_moves(bool ending)
+ * nested in it must not wait for its holder. A guest whose lock is busy is marked again, for
+ * the next time. */
+static void report_moves(void)
 {
 	for (unsigned w = 0; w < ARRAY_SIZE(noted); w++) {
 		for (uint64_t m = __atomic_exchange_n(&noted[w], 0, __ATOMIC_ACQ_REL); m; m &= m - 1) {
@@ -140,7 +152,7 @@ static void report_moves(bool ending)
 				__atomic_fetch_or(&noted[w], 1ull << i, __ATOMIC_RELEASE);
 				continue;
 			}
-			report_moves_locked(g, !ending);
+			report_moves_locked(g, true);
 			spin_unlock(&g->report_lock);
 		}
 	}
@@ -154,16 +166,32 @@ void guests_report_moves(void)
 	if (busy)
 		return;
 	busy = true;
+	if (!any_noted()) {
+		busy = false;
+		return;                 /* nothing noted: interrupts stay as they are */
+	}
 	irq_enable();
-	report_moves(false);
+	report_moves();
 	if (!(f & RFLAGS_IF))
 		irq_disable();
 	busy = false;
 }
 
+/* The end of the run: every guest's notes, whatever the marks say (a tick interrupted while it
+ * reported has cleared some). A stopped CPU may hold a lock: what cannot be reported then is
+ * counted in reports_dropped, not lost silently. */
 void guests_report_moves_at_end(void)
 {
-	report_moves(true);
+	for (unsigned i = 0; i < guest_count; i++) {
+		struct guest *g = &guests[i];
+		if (spin_trylock(&g->report_lock)) {
+			report_moves_locked(g, false);
+			spin_unlock(&g->report_lock);
+		}
+		unsigned left = __atomic_load_n(&g->move_notes_n, __ATOMIC_RELAXED);
+		if (left)
+			__atomic_fetch_add(&g->reports_dropped, left, __ATOMIC_RELAXED);
+	}
 }
 
 /* The record goes out before the state changes: an idle CPU that sees the last guest end
@@ -230,8 +258,9 @@ void guests_report_stats(void)
 		struct guest *g = &guests[i];
 		if (g->state == GUEST_REJECTED)
 			continue;
-		/* Events are counted per port only (one count on a message's path). */
-		uint64_t events = 0;
+		/* Events are counted per port only (one count on a message's path), and kept
+		 * across restarts. */
+		uint64_t events = g->events_before;
 		for (unsigned p = 0; p < COURIER_EVT_PORTS; p++)
 			events += g->ports[p].received;
 		report("stat guest=%s events=%llu hypercalls=%llu cpu_time=%llu state=%s "
@@ -522,6 +551,8 @@ static int reload(struct guest *g)
 	for (uint64_t i = 0; i < g->nframes; i++)
 		memset(phys_to_virt(g->frames[i]), 0, PAGE_SIZE);
 	memset(g->shared, 0, PAGE_SIZE);       /* the start info is written again, devices kept */
+	for (unsigned p = 0; p < COURIER_EVT_PORTS; p++)
+		g->events_before += g->ports[p].received;
 	memset(g->ports, 0, sizeof(g->ports));
 	g->grant_port = -1;
 	g->upcall_entry = g->upcall_stack = 0;

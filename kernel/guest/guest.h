@@ -117,6 +117,7 @@ struct guest {
 	uint64_t ended_ticks[MAX_CPUS];
 
 	/* statistics (@stat) */
+	uint64_t events_before;         /* events of its runs before a restart (@stat events=) */
 	uint64_t hypercalls, cpu_time_us, last_start_us;
 	uint64_t moves;                 /* times it changed CPU (sched_move) */
 	uint64_t batches;               /* moves that took bound messages along (guest_msg.c) */
