@@ -1,0 +1,1 @@
+UNIT_SRCS_drain-set := kernel/cpu/drain_set.c
