@@ -1,6 +1,7 @@
 #include <stddef.h>
 #include "kernel/cpu/irq.h"
 #include "kernel/cpu/apic.h"
+#include "kernel/cpu/drain_set.h"
 #include "kernel/lib/error.h"
 #include "kernel/lib/log.h"
 #include "kernel/arch/spinlock.h"
@@ -12,11 +13,14 @@
 #define IRR_BASE        0x200   /* SDM vol. 3 10.8.4: IRR, 8 registers 16 bytes apart */
 #define IRR_STRIDE      0x10
 
-/* A drained vector's callback, taken under the lock and made after it. */
+/* A drained vector's callbacks, taken under the lock and made after it: done(arg) once it
+ * was freed (done set), settled(settle_arg, settles) once settles settles of it are over. */
 struct drained_call {
 	void (*done)(void *arg);
 	void *arg;
-	unsigned vector;
+	unsigned vector, settles;
+	void (*settled)(void *arg, unsigned n);
+	void *settle_arg;
 };
 
 /* Calls collected per hold of the lock: bounded, for the interrupt stack; a move takes 32. */
@@ -26,8 +30,10 @@ struct irq_cpu {
 	struct spinlock lock;
 	bool ready;
 	struct vector_map map;
-	uint64_t draining[4];                   /* vectors being released */
+	struct drain_set ds;                    /* vectors being released or settled */
 	void (*done[DYNAMIC_COUNT])(void *arg); /* what to call once each is free */
+	void (*settled[DYNAMIC_COUNT])(void *arg, unsigned n);  /* once each has settled */
+	void *settle_arg[DYNAMIC_COUNT];
 };
 
 static struct irq_cpu cpus[MAX_CPUS];
@@ -46,40 +52,46 @@ static struct irq_cpu *lookup(unsigned cpu)
 }
 
 /*
- * Up to max vectors being released that have no interrupt pending, taken a word of 64 at a
- * time (the IRR read once per word): their slots cleared, their calls added to calls, the
- * vectors freed in one go. How many calls were added; *left: some stay, pending in the IRR;
- * *more: max was reached first.
+ * Up to max vectors being released or settled that have no interrupt pending, taken a word of
+ * 64 at a time (the IRR read once per word, drain_set.h): the released ones' slots cleared and
+ * freed in one go, every one's calls added to calls. How many calls were added; *left: some
+ * stay, pending in the IRR; *more: max was reached first.
  */
 static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drained_call *calls,
 			     unsigned max, bool *left, bool *more)
 {
+	struct drain_taken taken[DRAIN_CALLS];
 	unsigned n = 0;
 
-	for (unsigned w = 0; w < ARRAY_SIZE(ic->draining); w++) {
-		uint64_t want = ic->draining[w];
-		if (!want)
+	for (unsigned w = 0; w < ARRAY_SIZE(ic->ds.draining) && n < max; w++) {
+		if (!(ic->ds.draining[w] | ic->ds.settling[w]))
 			continue;
-		uint64_t pending = want & irr_word(w);
-		*left |= pending != 0;
-		uint64_t take = want & ~pending, done = 0;
-		for (; take && n < max; take &= take - 1) {
-			unsigned v = w * 64 + (unsigned)__builtin_ctzll(take);
+		uint64_t freed;
+		unsigned t = drain_set_take_word(&ic->ds, w, irr_word(w), taken,
+						 MIN(max - n, (unsigned)DRAIN_CALLS), &freed, left,
+						 more);
+		for (unsigned j = 0; j < t; j++) {
+			unsigned v = taken[j].vector, i = v - VEC_DYNAMIC_FIRST;
 			struct vector_slot *s = &me->vectors[v];
-			calls[n++] = (struct drained_call){ ic->done[v - VEC_DYNAMIC_FIRST], s->arg, v };
-			__atomic_store_n(&s->fn, (vector_handler_t)0, __ATOMIC_RELEASE);
-			s->arg = 0;
-			done |= take & -take;
+			struct drained_call *c = &calls[n++];
+			*c = (struct drained_call){ .vector = v, .settles = taken[j].settles };
+			if (taken[j].settles) {
+				c->settled = ic->settled[i];
+				c->settle_arg = ic->settle_arg[i];
+			}
+			if (taken[j].freed) {
+				c->done = ic->done[i];
+				c->arg = s->arg;
+				__atomic_store_n(&s->fn, (vector_handler_t)0, __ATOMIC_RELEASE);
+				s->arg = 0;
+			}
 		}
-		ic->draining[w] &= ~done;
-		if (vector_map_free_word(&ic->map, w, done))
+		if (freed && vector_map_free_word(&ic->map, w, freed))
 			log_err("irq: cpu %u: vectors %#llx + 64 * %u were released but not allocated",
-				me->index, (unsigned long long)done, w);
-		if (take) {
-			*more = true;
-			return n;
-		}
+				me->index, (unsigned long long)freed, w);
 	}
+	if (n == max)
+		*more = true;   /* perhaps: one more pass finds out */
 	return n;
 }
 
@@ -100,11 +112,15 @@ static void drain(struct trap_frame *f, void *unused)
 		unsigned n = take_drained(ic, me, calls, DRAIN_CALLS, &left, &more);
 		spin_unlock(&ic->lock);
 		/* After the lock: a callback may release or allocate vectors of this CPU. */
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
+			/* The settle first: the route counts it before its vector's release. */
+			if (calls[i].settles && calls[i].settled)
+				calls[i].settled(calls[i].settle_arg, calls[i].settles);
 			if (calls[i].done == shared_drained)
 				shared_one_drained(calls[i].vector, calls[i].arg);
 			else if (calls[i].done)
 				calls[i].done(calls[i].arg);
+		}
 	}
 	/* An interrupt still pending is taken before this lower-priority IPI comes back. */
 	if (left && apic_send_ipi(me->apic_id, VEC_IRQ_DRAIN))
@@ -278,32 +294,51 @@ int irq_drain_kick(unsigned cpu)
 	return err;
 }
 
-int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
-			    void (*done)(void *arg))
+/*
+ * Marks vs[0..n) of cpu under one hold of its lock: released (done called once freed) or, with
+ * settled, settled (settled(args[i], k) once drained, nothing freed). A few stores each. How
+ * many were marked: the others are outside the device range (refused as a bad argument), or,
+ * logged, not allocated or (released) already being released.
+ */
+static int mark_many(unsigned cpu, const uint8_t *vs, unsigned n, void (*done)(void *arg),
+		     void (*settled)(void *arg, unsigned n), void *const *args)
 {
 	struct irq_cpu *ic = lookup(cpu);
-	unsigned marked = 0, twice = 0;
+	unsigned marked = 0, bad = 0;
 
 	if (!ic)
 		return E_INVAL;
 	uint64_t f = spin_lock_irqsave(&ic->lock);
 	for (unsigned i = 0; i < n; i++) {
-		unsigned v = vs[i], w = v / 64;
-		uint64_t b = 1ull << (v % 64);
+		unsigned v = vs[i], d = v - VEC_DYNAMIC_FIRST;
 		if (v < VEC_DYNAMIC_FIRST || v > VEC_DYNAMIC_LAST)
-			continue;       /* never a device vector: refused, as a bad argument */
-		if (!(ic->map.bits[w] & ~ic->draining[w] & b)) {
-			twice++;        /* not allocated, or already being released */
+			continue;
+		if (!vector_map_in_use(&ic->map, v) ||
+		    (!settled && drain_set_is_draining(&ic->ds, v))) {
+			bad++;
 			continue;
 		}
-		ic->done[v - VEC_DYNAMIC_FIRST] = done;
-		ic->draining[w] |= b;
+		if (settled) {
+			ic->settled[d] = settled;
+			ic->settle_arg[d] = args[i];
+			drain_set_settle(&ic->ds, v);
+		} else {
+			ic->done[d] = done;
+			drain_set_release(&ic->ds, v);
+		}
 		marked++;
 	}
 	spin_unlock_irqrestore(&ic->lock, f);
-	if (twice)
-		log_err("irq: cpu %u: %u vectors released twice or never allocated", cpu, twice);
+	if (bad)
+		log_err("irq: cpu %u: %u vectors %s", cpu, bad,
+			settled ? "settled but not allocated" : "released twice or never allocated");
 	return (int)marked;
+}
+
+int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
+			    void (*done)(void *arg))
+{
+	return mark_many(cpu, vs, n, done, 0, 0);
 }
 
 int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg))
@@ -318,4 +353,10 @@ int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg))
 {
 	int err = irq_vector_release_quiet(cpu, v, done);
 	return err ? err : irq_drain_kick(cpu);
+}
+
+int irq_vector_settle_many(unsigned cpu, const uint8_t *vs, void *const *args, unsigned n,
+			   void (*settled)(void *arg, unsigned n))
+{
+	return settled ? mark_many(cpu, vs, n, 0, settled, args) : E_INVAL;
 }

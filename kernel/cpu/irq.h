@@ -56,13 +56,29 @@ int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
 			    void (*done)(void *arg)) __must_check;
 
 /*
+ * Settling (for shared vectors, below): vector v of cpu stays allocated, but something that
+ * used it there has moved on (a route whose IRTE now names another CPU, rewritten, invalidated
+ * and waited for). irq_vector_settle_many marks each of vs[0..n) of cpu under one hold of its
+ * lock, with no IPI (kick once after, irq_drain_kick; the same kick drains released vectors
+ * too). When cpu runs the drain handler with v's IRR bit clear, every interrupt on v that was
+ * pending there has been handled, and settled(args[i], k) runs on cpu, k the settles counted
+ * on v since the last (one, unless v was settled again before the drain ran). v is not freed.
+ * A vector both settling and released is taken in one go, the settle reported first. How
+ * many were marked (the others, logged, were outside the device range or not allocated), or
+ * E_INVAL.
+ */
+int irq_vector_settle_many(unsigned cpu, const uint8_t *vs, void *const *args, unsigned n,
+			   void (*settled)(void *arg, unsigned n)) __must_check;
+
+/*
  * Shared vectors: one vector number taken on every CPU, with the same handler and argument
  * on each, for something that moves between CPUs (a route that follows its guest): a move
  * then keeps its vector, and a late interrupt on the CPU it left finds the same handler
- * there, so nothing needs to drain on a move. irq_vector_alloc_shared gives the vector, or
- * E_NOMEM when no vector is free on every CPU or taking one would leave some CPU fewer than
- * IRQ_SHARED_KEEP of its own. irq_vector_release_shared releases it on every CPU as above
- * (one drain IPI each) and calls done(arg) once, on the last CPU to drain it; E_INVAL for a
+ * there, so nothing is freed on a move (who needs to know when the CPU it left has taken
+ * every late interrupt settles it there: irq_vector_settle_many). irq_vector_alloc_shared
+ * gives the vector, or E_NOMEM when no vector is free on every CPU or taking one would leave
+ * some CPU fewer than IRQ_SHARED_KEEP of its own. irq_vector_release_shared releases it on
+ * every CPU as above (one drain IPI each) and calls done(arg) once, on the last CPU to drain it; E_INVAL for a
  * vector that is not shared.
  */
 #define IRQ_SHARED_KEEP         16
