@@ -64,13 +64,32 @@ static void report_route(const struct route *r)
 	       r->irte, r->cpu, cpu_at(r->cpu)->apic_id, r->vector, r->md->ir->u->index);
 }
 
+/*
+ * n of r's drains are over (run on the CPU that drained). The last one clears prev_cpu, but
+ * only if it still names the CPU it named before the count went down: once the count is 0 the
+ * route may move again at once (from a handler on another CPU), and that move's prev_cpu must
+ * not be overwritten.
+ */
+static void drains_over(struct route *r, unsigned n)
+{
+	int prev = __atomic_load_n(&r->prev_cpu, __ATOMIC_ACQUIRE);
+
+	if (__atomic_sub_fetch(&r->drains, n, __ATOMIC_ACQ_REL) == 0)
+		__atomic_compare_exchange_n(&r->prev_cpu, &prev, ROUTE_NO_CPU, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
 /* Runs on the CPU that gave the vector back, once no interrupt on it can come. */
 static void drained(void *arg)
 {
-	struct route *r = arg;
+	drains_over(arg, 1);
+}
 
-	if (__atomic_sub_fetch(&r->drains, 1, __ATOMIC_ACQ_REL) == 0)
-		__atomic_store_n(&r->prev_cpu, ROUTE_NO_CPU, __ATOMIC_RELEASE);
+/* Runs on the CPU a route with a shared vector left, n moves off it ago, once every message
+ * of the route that was pending there has been handled (irq_vector_settle_many). */
+static void settled(void *arg, unsigned n)
+{
+	drains_over(arg, n);
 }
 
 bool route_settled(const struct route *r)
@@ -192,22 +211,42 @@ struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, rou
 	return (struct route_ret){ .r = r };
 }
 
+/* The shared vector of r settles on old_cpu, which it left (counted already): the drain IPI
+ * tells when every message of r pending there has been handled (docs/architecture.md,
+ * "Shared vectors"). */
+static int settle_one(struct route *r, unsigned old_cpu)
+{
+	uint8_t v = (uint8_t)r->vector;
+	void *arg = r;
+
+	/* Not marked or not kicked: the count stays up (as a release's, release_vector). */
+	if (irq_vector_settle_many(old_cpu, &v, &arg, 1, settled) <= 0)
+		return E_INVAL;
+	return irq_drain_kick(old_cpu);
+}
+
 /* A route with a shared vector: only the entry's destination changes. A message already on
- * its way to the old CPU runs the same handler there; nothing drains. */
+ * its way to the old CPU runs the same handler there; the old CPU settles it. */
 static int retarget_shared(struct route *r, unsigned cpu)
 {
 	struct vtd_irte_ret e = entry(r, cpu, r->vector);
 	if (e.err)
 		return e.err;
-	r->prev_cpu = (int)r->cpu;
+	unsigned old_cpu = r->cpu;
+	/* Counted before the entry changes: not settled from the first message on cpu on. */
+	__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+	r->prev_cpu = (int)old_cpu;
 	r->cpu = cpu;
 	int err = ir_write_logged(r->md->ir, r->irte, e.e, log_moves);
 	r->moves++;
 	if (log_moves)
 		report_route(r);
-	if (err)
+	if (err) {
+		/* The unit may use either entry: the route never settles (as below). */
 		log_err("route: IRTE %u not invalidated", r->irte);
-	return err;
+		return err;
+	}
+	return settle_one(r, old_cpu);
 }
 
 static int retarget_locked(struct route *r, unsigned cpu)
@@ -257,32 +296,42 @@ static struct {
 	struct route *group[IR_BATCH_MAX];      /* those of one table, when there are several */
 	uint16_t gindex[IR_BATCH_MAX];
 	uint8_t vector[IR_BATCH_MAX];
-	uint16_t old_cpu[IR_BATCH_MAX];         /* the old vectors to release, by CPU */
+	uint16_t old_cpu[IR_BATCH_MAX];         /* the old vectors to release or settle, by CPU */
 	uint8_t old_vector[IR_BATCH_MAX];
+	struct route *old_route[IR_BATCH_MAX];  /* with a shared vector (settles), else 0 */
 	uint8_t release[IR_BATCH_MAX];
+	uint8_t settle[IR_BATCH_MAX];
+	void *settle_arg[IR_BATCH_MAX];
 	struct ir_batch batch;
 } mv;
 
 #define OLD_DONE        UINT16_MAX
 
-/* The old vectors old_vector[0..k), one old CPU at a time: each CPU's marked under one hold of
- * its lock, then one drain IPI to it. */
+/* The old vectors old_vector[0..k), one old CPU at a time: each CPU's own vectors released
+ * and its shared ones settled, each under one hold of its lock, then one drain IPI to it. */
 static int release_old(unsigned k)
 {
 	int err = 0;
 
 	for (unsigned i = 0, left = k; left; i++) {
-		unsigned c = mv.old_cpu[i], n = 0;
+		unsigned c = mv.old_cpu[i], n = 0, s = 0;
 		if (c == OLD_DONE)
 			continue;
 		for (unsigned j = i; j < k; j++)
 			if (mv.old_cpu[j] == c) {
-				mv.release[n++] = mv.old_vector[j];
+				if (mv.old_route[j]) {
+					mv.settle_arg[s] = mv.old_route[j];
+					mv.settle[s++] = mv.old_vector[j];
+				} else {
+					mv.release[n++] = mv.old_vector[j];
+				}
 				mv.old_cpu[j] = OLD_DONE;
 			}
-		left -= n;
-		if (irq_vector_release_many(c, mv.release, n, drained) > 0 && irq_drain_kick(c) &&
-		    !err)
+		left -= n + s;
+		int marked = n ? irq_vector_release_many(c, mv.release, n, drained) : 0;
+		int settles = s ? irq_vector_settle_many(c, mv.settle, mv.settle_arg, s, settled) : 0;
+		/* Those not marked keep their count up (release_vector). */
+		if ((marked > 0 || settles > 0) && irq_drain_kick(c) && !err)
 			err = E_BUSY;
 	}
 	return err;
@@ -315,14 +364,17 @@ static int move_group(struct ir_table *t, struct route *const *group, const uint
 	unsigned k0 = *k;
 	for (unsigned i = 0; i < c; i++) {
 		struct route *r = group[i];
+		/* Counted before the entries change: not settled from the first message on. */
+		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
 		r->prev_cpu = (int)r->cpu;
 		r->moves++;
 		r->cpu = cpu;
-		if (r->shared)
-			continue;       /* the same vector: nothing to drain */
 		mv.old_cpu[*k] = (uint16_t)r->prev_cpu;
-		mv.old_vector[(*k)++] = (uint8_t)r->vector;
-		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+		mv.old_vector[*k] = (uint8_t)r->vector;
+		/* A shared vector stays and settles on the old CPU; another is released there. */
+		mv.old_route[(*k)++] = r->shared ? r : 0;
+		if (r->shared)
+			continue;
 		r->prev_vector = r->vector;
 		r->vector = vector[i];
 	}

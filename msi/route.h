@@ -22,7 +22,9 @@
  * only once the old CPU has taken every interrupt still pending on it. A message already on
  * its way to the old CPU therefore runs the same handler there, exactly once; the vector is
  * never given to another route before that. Between the store and the drain, a handler may
- * run on the old CPU: route.prev_cpu names it.
+ * run on the old CPU: route.prev_cpu names it. A route with a shared vector keeps it: only
+ * the destination changes, and the old CPU settles the vector instead of freeing it (the same
+ * drain IPI, nothing freed), so route_settled() means the same for both.
  *
  * The functions take a lock and wait for the invalidation (bounded); they may be called from
  * interrupt context on any CPU.
@@ -58,13 +60,14 @@ struct route {
 	unsigned irte;                  /* md->irte + msg, in the unit's table */
 	volatile unsigned cpu;          /* where the message goes now */
 	volatile unsigned vector;
-	volatile int prev_cpu;          /* the CPU before the last move while its vector drains,
-					 * else ROUTE_NO_CPU; with a shared vector, the CPU before
-					 * the last move (nothing drains) */
+	volatile int prev_cpu;          /* the CPU before the last move until the route settles
+					 * (its old vector drained, or with a shared vector the
+					 * old CPU settled), else ROUTE_NO_CPU */
 	unsigned prev_vector;
 	route_handler_t fn;
 	void *arg;
-	volatile unsigned drains;       /* vectors of this route still being released */
+	volatile unsigned drains;       /* vectors of this route still being released, and
+					 * settles of its shared vector still to come */
 	uint64_t moves;
 	bool masked;                    /* route_mask: held at the source */
 	bool shared;                    /* its vector is the same on every CPU (irq.h) */
@@ -102,15 +105,17 @@ int route_destroy(struct route *r);
 void route_set_log_moves(bool on);
 /*
  * Whether a route takes a shared vector (kernel/cpu/irq.h: the same vector on every CPU) when
- * one is free, so that its moves rewrite only the IRTE's destination and need no drain. Only
- * where the routes all guests can bind fit in one CPU's vectors anyway (the guests' shares),
- * else shared vectors would take from every CPU what only one needs; and only with
- * shared_vectors=on: such a route settles at once after a move, so a message pending on a CPU
- * it left may run there after a second move (docs/architecture.md, "Shared vectors").
+ * one is free, so that its moves rewrite only the IRTE's destination and free nothing: the CPU
+ * it left only settles it (one drain IPI per old CPU and move, irq_vector_settle_many), and
+ * route_settled() means what it means for any route. Only where the routes all guests can
+ * bind fit in one CPU's vectors anyway (the guests' shares), else shared vectors would take
+ * from every CPU what only one needs (docs/architecture.md, "Shared vectors").
  */
 void route_set_shared_vectors(bool on);
 
-/* No vector of r is still being released (its last move is complete on every CPU). */
+/* No vector of r is still being released or settled: no message of r can still arrive
+ * anywhere but r->cpu. A route may be moved again before it settled (the guests' moves do
+ * not wait): each move counts its own drain or settle, and r settles once all are over. */
 bool route_settled(const struct route *r);
 
 #endif
