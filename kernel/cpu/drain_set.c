@@ -29,3 +29,11 @@ unsigned drain_set_take_word(struct drain_set *d, unsigned w, uint64_t pending,
 		*more = true;
 	return n;
 }
+
+bool drain_set_batch_over(struct drain_set *d)
+{
+	if (d->batch[0] | d->batch[1] | d->batch[2] | d->batch[3] || d->done == d->issued)
+		return false;
+	__atomic_store_n(&d->done, d->issued, __ATOMIC_RELEASE);
+	return true;
+}

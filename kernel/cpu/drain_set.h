@@ -8,6 +8,11 @@
  *   freed. A vector may be settled several times before one drain (a route that moved off this
  *   CPU again before it settled): the drain reports the count.
  *
+ * - batches: the cheap settle, one per move and CPU whatever the vectors: their vectors ORed
+ *   into batch[] and a sequence number; once every vector of batch[] has been seen with its
+ *   IRR bit clear (each pass keeps only those still pending), every batch marked so far is
+ *   over (done = issued). Nothing per vector but a bit, on either side.
+ *
  * A vector both settling and draining (a route destroyed while it settles) is taken in one go:
  * both depend on the same IRR bit, so the settle is never reported after the vector was freed
  * (and perhaps given to someone else).
@@ -25,6 +30,9 @@ struct drain_set {
 	uint64_t draining[4];                   /* vectors being released */
 	uint64_t settling[4];                   /* vectors being settled (they stay) */
 	uint16_t settles[DRAIN_SET_VECTORS];    /* settles counted on each settling vector */
+	uint64_t batch[4];                      /* vectors of batches not yet seen clear */
+	uint64_t issued;                        /* batches marked (1, 2, ...) */
+	uint64_t done;                          /* batches over: read without the lock */
 };
 
 /* One vector taken by a drain: freed (it was draining), and how many settles it ends. */
@@ -51,6 +59,32 @@ static inline void drain_set_settle(struct drain_set *d, unsigned v)
 	d->settling[v / 64] |= 1ull << (v % 64);
 	d->settles[v - VEC_DYNAMIC_FIRST]++;
 }
+
+/* A batch of the vectors in mask[0..4): its number, for drain_set_batch_done. */
+static inline uint64_t drain_set_batch(struct drain_set *d, const uint64_t *mask)
+{
+	for (unsigned w = 0; w < 4; w++)
+		d->batch[w] |= mask[w];
+	return ++d->issued;
+}
+
+/* Batch seq is over. */
+static inline bool drain_set_batch_done(const struct drain_set *d, uint64_t seq)
+{
+	return __atomic_load_n(&d->done, __ATOMIC_ACQUIRE) >= seq;
+}
+
+/* Word w of the batches' vectors against the IRR bits pending: those clear are over; whether
+ * some are not. */
+static inline bool drain_set_batch_word(struct drain_set *d, unsigned w, uint64_t pending)
+{
+	d->batch[w] &= pending;
+	return d->batch[w] != 0;
+}
+
+/* After a pass over every word: when no batch vector is left, every batch marked is over.
+ * Whether done moved. */
+bool drain_set_batch_over(struct drain_set *d);
 
 /*
  * Of the vectors 64w..64w+63 being released or settled, those whose IRR bit is clear in

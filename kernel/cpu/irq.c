@@ -63,11 +63,18 @@ static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drain
 	struct drain_taken taken[DRAIN_CALLS];
 	unsigned n = 0;
 
-	for (unsigned w = 0; w < ARRAY_SIZE(ic->ds.draining) && n < max; w++) {
-		if (!(ic->ds.draining[w] | ic->ds.settling[w]))
+	for (unsigned w = 0; w < ARRAY_SIZE(ic->ds.draining); w++) {
+		uint64_t each = ic->ds.draining[w] | ic->ds.settling[w];
+		if (!(each | ic->ds.batch[w]))
 			continue;
-		uint64_t freed;
-		unsigned t = drain_set_take_word(&ic->ds, w, irr_word(w), taken,
+		uint64_t irr = irr_word(w), freed;
+		if (ic->ds.batch[w] && drain_set_batch_word(&ic->ds, w, irr))
+			*left = true;
+		if (!each || n >= max) {
+			*more |= each != 0;
+			continue;
+		}
+		unsigned t = drain_set_take_word(&ic->ds, w, irr, taken,
 						 MIN(max - n, (unsigned)DRAIN_CALLS), &freed, left,
 						 more);
 		for (unsigned j = 0; j < t; j++) {
@@ -90,6 +97,7 @@ static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drain
 			log_err("irq: cpu %u: vectors %#llx + 64 * %u were released but not allocated",
 				me->index, (unsigned long long)freed, w);
 	}
+	drain_set_batch_over(&ic->ds);
 	if (n == max)
 		*more = true;   /* perhaps: one more pass finds out */
 	return n;
@@ -359,4 +367,21 @@ int irq_vector_settle_many(unsigned cpu, const uint8_t *vs, void *const *args, u
 			   void (*settled)(void *arg, unsigned n))
 {
 	return settled ? mark_many(cpu, vs, n, 0, settled, args) : E_INVAL;
+}
+
+uint64_t irq_settle_batch(unsigned cpu, const uint64_t *mask)
+{
+	struct irq_cpu *ic = lookup(cpu);
+
+	if (!ic)
+		return 0;
+	uint64_t f = spin_lock_irqsave(&ic->lock);
+	uint64_t seq = drain_set_batch(&ic->ds, mask);
+	spin_unlock_irqrestore(&ic->lock, f);
+	return seq;
+}
+
+bool irq_settle_over(unsigned cpu, uint64_t seq)
+{
+	return cpu < MAX_CPUS && drain_set_batch_done(&cpus[cpu].ds, seq);
 }

@@ -69,6 +69,15 @@ int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
  */
 int irq_vector_settle_many(unsigned cpu, const uint8_t *vs, void *const *args, unsigned n,
 			   void (*settled)(void *arg, unsigned n)) __must_check;
+/*
+ * The cheap settle: the vectors of mask[0..4) (bit v of word v / 64) as one batch of cpu, a
+ * bit each and no callback. Returns the batch's number (0: cpu is not online), then kick
+ * cpu once. irq_settle_over(cpu, seq) becomes true once cpu's drain handler has seen each
+ * vector of the batch with its IRR bit clear (every interrupt on them pending before was
+ * handled); batches of one CPU are over in order. Nothing is freed.
+ */
+uint64_t irq_settle_batch(unsigned cpu, const uint64_t *mask) __must_check;
+bool irq_settle_over(unsigned cpu, uint64_t seq);
 
 /*
  * Shared vectors: one vector number taken on every CPU, with the same handler and argument

@@ -145,6 +145,49 @@ static void words_apart(void **state)
 	assert_int_equal(d.settles[0], 1);
 }
 
+static void batches_over_in_order(void **state)
+{
+	struct drain_set d;
+	uint64_t m1[4] = { bit(0x30), bit(0x45), 0, 0 }, m2[4] = { 0, 0, 0, bit(0xc1) };
+
+	memset(&d, 0, sizeof(d));
+	uint64_t s1 = drain_set_batch(&d, m1);
+	assert_int_equal(s1, 1);
+	assert_false(drain_set_batch_done(&d, s1));
+	/* 0x45 pending: the batch stays, even with the other words clear. */
+	assert_false(drain_set_batch_word(&d, 0, 0));
+	assert_true(drain_set_batch_word(&d, 1, bit(0x45)));
+	assert_false(drain_set_batch_over(&d));
+	assert_false(drain_set_batch_done(&d, s1));
+	/* A second batch joins before the first is over; both end together. */
+	uint64_t s2 = drain_set_batch(&d, m2);
+	assert_int_equal(s2, 2);
+	assert_false(drain_set_batch_word(&d, 1, 0));
+	assert_false(drain_set_batch_over(&d));         /* 0xc1 not seen yet */
+	assert_false(drain_set_batch_word(&d, 3, bit(0xc2)));  /* another vector's bit */
+	assert_true(drain_set_batch_over(&d));
+	assert_true(drain_set_batch_done(&d, s1));
+	assert_true(drain_set_batch_done(&d, s2));
+	assert_false(drain_set_batch_done(&d, s2 + 1));
+	assert_false(drain_set_batch_over(&d));         /* nothing new: done stays */
+}
+
+static void batch_apart_from_settles(void **state)
+{
+	struct drain_set d;
+	struct drain_taken t[8];
+	uint64_t m[4] = { bit(0x33), 0, 0, 0 }, freed;
+	bool left = false, more = false;
+
+	memset(&d, 0, sizeof(d));
+	drain_set_batch(&d, m);
+	/* A batch is not a counted settle: take_word has nothing to report. */
+	assert_int_equal(drain_set_take_word(&d, 0, 0, t, 8, &freed, &left, &more), 0);
+	assert_int_equal(d.batch[0], bit(0x33));
+	assert_false(drain_set_batch_word(&d, 0, 0));
+	assert_true(drain_set_batch_over(&d));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +197,8 @@ int main(void)
 		cmocka_unit_test(settling_and_released_together),
 		cmocka_unit_test(max_then_more),
 		cmocka_unit_test(words_apart),
+		cmocka_unit_test(batches_over_in_order),
+		cmocka_unit_test(batch_apart_from_settles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
