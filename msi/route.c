@@ -92,9 +92,46 @@ static void settled(void *arg, unsigned n)
 	drains_over(arg, n);
 }
 
+/* A settle batch (irq_settle_batch) of a CPU in one word, read and written in one go. */
+#define ROUTE_TICKET(cpu, seq)  ((uint64_t)((cpu) + 1) << 48 | (seq))
+#define TICKET_SEQ(t)           ((t) & ((1ull << 48) - 1))
+#define TICKET_CPU(t)           ((unsigned)((t) >> 48) - 1)
+/* From before a move's entry changes until its batch is marked: not over. */
+#define TICKET_PENDING          UINT64_MAX
+
+static bool ticket_over(uint64_t t)
+{
+	return !t || (t != TICKET_PENDING && irq_settle_over(TICKET_CPU(t), TICKET_SEQ(t)));
+}
+
 bool route_settled(const struct route *r)
 {
-	return __atomic_load_n(&r->drains, __ATOMIC_ACQUIRE) == 0;
+	return __atomic_load_n(&r->drains, __ATOMIC_ACQUIRE) == 0 &&
+	       ticket_over(__atomic_load_n(&r->settle, __ATOMIC_ACQUIRE));
+}
+
+/*
+ * A shared vector's move to cpu: the cheap settle (one batch of the old CPU, a ticket in
+ * r->settle, a store) when the route's last ticket is over, or is on cpu itself (messages
+ * there are the route's current ones again: nothing to wait for elsewhere); else (moved on
+ * before it settled) a counted one (irq_vector_settle_many, r->drains), so that r settles
+ * only when both are over. Cheap: its ticket is pending until the batch is marked.
+ */
+static bool cheap_settle(struct route *r, unsigned cpu)
+{
+	uint64_t t = r->settle;         /* written only under the lock */
+
+	if (t != TICKET_PENDING && (!t || TICKET_CPU(t) == cpu || ticket_over(t))) {
+		__atomic_store_n(&r->settle, TICKET_PENDING, __ATOMIC_RELEASE);
+		return true;
+	}
+	__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+	return false;
+}
+
+static void set_ticket(struct route *r, unsigned cpu, uint64_t seq)
+{
+	__atomic_store_n(&r->settle, ROUTE_TICKET(cpu, seq), __ATOMIC_RELEASE);
 }
 
 /* r's vector given back on every CPU it is on; the drain counted first (drained()). */
@@ -214,14 +251,21 @@ struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, rou
 /* The shared vector of r settles on old_cpu, which it left (counted already): the drain IPI
  * tells when every message of r pending there has been handled (docs/architecture.md,
  * "Shared vectors"). */
-static int settle_one(struct route *r, unsigned old_cpu)
+static int settle_one(struct route *r, unsigned old_cpu, bool cheap)
 {
 	uint8_t v = (uint8_t)r->vector;
 	void *arg = r;
 
 	/* Not marked or not kicked: the count stays up (as a release's, release_vector). */
-	if (irq_vector_settle_many(old_cpu, &v, &arg, 1, settled) <= 0)
+	if (cheap) {
+		uint64_t mask[4] = { 0 }, seq;
+		mask[v / 64] = 1ull << (v % 64);
+		if (!(seq = irq_settle_batch(old_cpu, mask)))
+			return E_INVAL;
+		set_ticket(r, old_cpu, seq);
+	} else if (irq_vector_settle_many(old_cpu, &v, &arg, 1, settled) <= 0) {
 		return E_INVAL;
+	}
 	return irq_drain_kick(old_cpu);
 }
 
@@ -233,8 +277,8 @@ static int retarget_shared(struct route *r, unsigned cpu)
 	if (e.err)
 		return e.err;
 	unsigned old_cpu = r->cpu;
-	/* Counted before the entry changes: not settled from the first message on cpu on. */
-	__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+	/* Before the entry changes: not settled from the first message on cpu on. */
+	bool cheap = cheap_settle(r, cpu);
 	r->prev_cpu = (int)old_cpu;
 	r->cpu = cpu;
 	int err = ir_write_logged(r->md->ir, r->irte, e.e, log_moves);
@@ -246,7 +290,7 @@ static int retarget_shared(struct route *r, unsigned cpu)
 		log_err("route: IRTE %u not invalidated", r->irte);
 		return err;
 	}
-	return settle_one(r, old_cpu);
+	return settle_one(r, old_cpu, cheap);
 }
 
 static int retarget_locked(struct route *r, unsigned cpu)
@@ -299,6 +343,8 @@ static struct {
 	uint16_t old_cpu[IR_BATCH_MAX];         /* the old vectors to release or settle, by CPU */
 	uint8_t old_vector[IR_BATCH_MAX];
 	struct route *old_route[IR_BATCH_MAX];  /* with a shared vector (settles), else 0 */
+	bool old_cheap[IR_BATCH_MAX];           /* settles in a batch (cheap_settle) */
+	struct route *ticketed[IR_BATCH_MAX];   /* one old CPU's batch */
 	uint8_t release[IR_BATCH_MAX];
 	uint8_t settle[IR_BATCH_MAX];
 	void *settle_arg[IR_BATCH_MAX];
@@ -314,12 +360,17 @@ static int release_old(unsigned k)
 	int err = 0;
 
 	for (unsigned i = 0, left = k; left; i++) {
-		unsigned c = mv.old_cpu[i], n = 0, s = 0;
+		unsigned c = mv.old_cpu[i], n = 0, s = 0, b = 0;
+		uint64_t mask[4] = { 0 };
 		if (c == OLD_DONE)
 			continue;
 		for (unsigned j = i; j < k; j++)
 			if (mv.old_cpu[j] == c) {
-				if (mv.old_route[j]) {
+				unsigned v = mv.old_vector[j];
+				if (mv.old_cheap[j]) {
+					mask[v / 64] |= 1ull << (v % 64);
+					mv.ticketed[b++] = mv.old_route[j];
+				} else if (mv.old_route[j]) {
 					mv.settle_arg[s] = mv.old_route[j];
 					mv.settle[s++] = mv.old_vector[j];
 				} else {
@@ -327,11 +378,17 @@ static int release_old(unsigned k)
 				}
 				mv.old_cpu[j] = OLD_DONE;
 			}
-		left -= n + s;
+		left -= n + s + b;
 		int marked = n ? irq_vector_release_many(c, mv.release, n, drained) : 0;
 		int settles = s ? irq_vector_settle_many(c, mv.settle, mv.settle_arg, s, settled) : 0;
+		uint64_t seq = b ? irq_settle_batch(c, mask) : 0;
+		/* The batch's routes get its ticket; without one (logged) they never settle. */
+		for (unsigned j = 0; seq && j < b; j++)
+			set_ticket(mv.ticketed[j], c, seq);
+		if (b && !seq)
+			log_err("route: cpu %u: %u shared vectors not settled", c, b);
 		/* Those not marked keep their count up (release_vector). */
-		if ((marked > 0 || settles > 0) && irq_drain_kick(c) && !err)
+		if ((marked > 0 || settles > 0 || seq) && irq_drain_kick(c) && !err)
 			err = E_BUSY;
 	}
 	return err;
@@ -364,8 +421,10 @@ static int move_group(struct ir_table *t, struct route *const *group, const uint
 	unsigned k0 = *k;
 	for (unsigned i = 0; i < c; i++) {
 		struct route *r = group[i];
-		/* Counted before the entries change: not settled from the first message on. */
-		__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+		/* Before the entries change: not settled from the first message on. */
+		mv.old_cheap[*k] = r->shared && cheap_settle(r, cpu);
+		if (!r->shared)
+			__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
 		r->prev_cpu = (int)r->cpu;
 		r->moves++;
 		r->cpu = cpu;

@@ -60,14 +60,16 @@ struct route {
 	unsigned irte;                  /* md->irte + msg, in the unit's table */
 	volatile unsigned cpu;          /* where the message goes now */
 	volatile unsigned vector;
-	volatile int prev_cpu;          /* the CPU before the last move until the route settles
-					 * (its old vector drained, or with a shared vector the
-					 * old CPU settled), else ROUTE_NO_CPU */
+	volatile int prev_cpu;          /* the CPU before the last move while its vector
+					 * drains, else ROUTE_NO_CPU; with a shared vector, the
+					 * CPU before the last move */
 	unsigned prev_vector;
 	route_handler_t fn;
 	void *arg;
 	volatile unsigned drains;       /* vectors of this route still being released, and
-					 * settles of its shared vector still to come */
+					 * counted settles of its shared vector still to come */
+	volatile uint64_t settle;       /* shared vector: the batch its last move settles on
+					 * the old CPU (route.c: ROUTE_TICKET), 0 when none */
 	uint64_t moves;
 	bool masked;                    /* route_mask: held at the source */
 	bool shared;                    /* its vector is the same on every CPU (irq.h) */
