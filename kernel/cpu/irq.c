@@ -74,6 +74,26 @@ static unsigned take_drained(struct irq_cpu *ic, struct percpu *me, struct drain
 			*more |= each != 0;
 			continue;
 		}
+		if (!ic->ds.settling[w]) {
+			/* Only releases (every move without shared vectors): straight to calls. */
+			uint64_t want = ic->ds.draining[w], take = want & ~irr;
+			*left |= (want & irr) != 0;
+			for (freed = 0; take && n < max; take &= take - 1) {
+				unsigned v = w * 64 + (unsigned)__builtin_ctzll(take);
+				struct vector_slot *s = &me->vectors[v];
+				calls[n++] = (struct drained_call){ .done = ic->done[v - VEC_DYNAMIC_FIRST],
+								    .arg = s->arg, .vector = v };
+				__atomic_store_n(&s->fn, (vector_handler_t)0, __ATOMIC_RELEASE);
+				s->arg = 0;
+				freed |= take & -take;
+			}
+			ic->ds.draining[w] &= ~freed;
+			*more |= take != 0;
+			if (freed && vector_map_free_word(&ic->map, w, freed))
+				log_err("irq: cpu %u: vectors %#llx + 64 * %u were released but not "
+					"allocated", me->index, (unsigned long long)freed, w);
+			continue;
+		}
 		unsigned t = drain_set_take_word(&ic->ds, w, irr, taken,
 						 MIN(max - n, (unsigned)DRAIN_CALLS), &freed, left,
 						 more);
@@ -318,11 +338,11 @@ static int mark_many(unsigned cpu, const uint8_t *vs, unsigned n, void (*done)(v
 		return E_INVAL;
 	uint64_t f = spin_lock_irqsave(&ic->lock);
 	for (unsigned i = 0; i < n; i++) {
-		unsigned v = vs[i], d = v - VEC_DYNAMIC_FIRST;
+		unsigned v = vs[i], d = v - VEC_DYNAMIC_FIRST, w = v / 64;
+		uint64_t bit = 1ull << (v % 64);
 		if (v < VEC_DYNAMIC_FIRST || v > VEC_DYNAMIC_LAST)
 			continue;
-		if (!vector_map_in_use(&ic->map, v) ||
-		    (!settled && drain_set_is_draining(&ic->ds, v))) {
+		if (!(ic->map.bits[w] & (settled ? ~0ull : ~ic->ds.draining[w]) & bit)) {
 			bad++;
 			continue;
 		}
