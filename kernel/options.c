@@ -15,6 +15,7 @@ struct options options = {
 	.ir_entries = 256,
 	.storm_rate = 100000,
 	.shares = true,
+	.shared_vectors = true,
 	.console_port = SERIAL_COM1,
 	.console_baud = SERIAL_BAUD_DEFAULT,
 };

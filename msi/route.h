@@ -23,8 +23,10 @@
  * its way to the old CPU therefore runs the same handler there, exactly once; the vector is
  * never given to another route before that. Between the store and the drain, a handler may
  * run on the old CPU: route.prev_cpu names it. A route with a shared vector keeps it: only
- * the destination changes, and the old CPU settles the vector instead of freeing it (the same
- * drain IPI, nothing freed), so route_settled() means the same for both.
+ * the destination changes, and the old CPU settles the vector instead of freeing it (one
+ * settle batch per old CPU and move, the same drain IPI, nothing freed; a counted settle for
+ * a route moved on before its last batch was over), so route_settled() means the same for
+ * both (docs/architecture.md, "Shared vectors").
  *
  * The functions take a lock and wait for the invalidation (bounded); they may be called from
  * interrupt context on any CPU.
@@ -108,10 +110,11 @@ void route_set_log_moves(bool on);
 /*
  * Whether a route takes a shared vector (kernel/cpu/irq.h: the same vector on every CPU) when
  * one is free, so that its moves rewrite only the IRTE's destination and free nothing: the CPU
- * it left only settles it (one drain IPI per old CPU and move, irq_vector_settle_many), and
+ * it left only settles it (one drain IPI per old CPU and move, irq_settle_batch), and
  * route_settled() means what it means for any route. Only where the routes all guests can
  * bind fit in one CPU's vectors anyway (the guests' shares), else shared vectors would take
- * from every CPU what only one needs (docs/architecture.md, "Shared vectors").
+ * from every CPU what only one needs (docs/architecture.md, "Shared vectors"). On by
+ * default (shared_vectors=on with shares=on, kernel/main.c).
  */
 void route_set_shared_vectors(bool on);
 
