@@ -20,7 +20,8 @@ struct binding {
 	struct guest *target;   /* owns the port */
 	unsigned port;
 	struct route *route;
-	/* Written by deliver() on the CPU taking the message (approximate while it moves). */
+	/* Written by guest_msg_deliver (or boot/msg_entry.asm) on the CPU taking the message
+	 * (approximate while it moves). */
 	uint64_t window_tsc;    /* the current storm window began (TSC) */
 	uint32_t window_n;      /* messages in it */
 	bool port_held;         /* held while its port is masked */

@@ -75,8 +75,8 @@ struct msg_slot {
  * One lock over the bindings, held across the route operations on them: a guest binding or
  * unbinding on one CPU while the tick moves the port's owner on another must never see a
  * half-made binding or retarget a route that is being destroyed. The route calls wait only for
- * the IOMMU's invalidation, never for another CPU, and the route handler (deliver) does not take
- * this lock, so holding it there cannot deadlock.
+ * the IOMMU's invalidation, never for another CPU, and the route handler (guest_msg_deliver)
+ * does not take this lock, so holding it there cannot deadlock.
  */
 static struct binding bindings[BINDINGS_MAX];
 static struct spinlock lock = SPINLOCK_INIT;
