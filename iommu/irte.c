@@ -63,16 +63,6 @@ struct vtd_irte_dst_ret vtd_irte_dst(uint32_t dst, bool eim)
 	return (struct vtd_irte_dst_ret){ .dst = target(0, dst, eim) };
 }
 
-struct vtd_irte_ret vtd_irte_retarget(struct vtd_irte e, uint8_t vector, uint32_t dst, bool eim)
-{
-	struct vtd_irte_dst_ret d = vtd_irte_dst(dst, eim);
-
-	if (d.err)
-		return (struct vtd_irte_ret){ .err = d.err };
-	e.lo = vtd_irte_lo_retarget(e.lo, vector, d.dst);
-	return (struct vtd_irte_ret){ .e = e };
-}
-
 struct vtd_irte_fields vtd_irte_decode(struct vtd_irte e, bool eim)
 {
 	uint32_t dst = (e.lo & VTD_IRTE_DST) >> VTD_IRTE_DST_SHIFT;

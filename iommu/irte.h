@@ -110,15 +110,13 @@ struct vtd_irte_ret {
 struct vtd_irte_ret vtd_irte_encode(const struct vtd_irte_fields *f, bool eim);
 
 /*
- * The entry e with only its vector and destination replaced (the retarget of a route: every
- * other field, P and the high half included, stays as encoded): what vtd_irte_encode would
- * give for e's fields with that vector and dst. E_RANGE for an xAPIC destination above 255.
- * Only the low half changes, so it is one 64-bit store (the update rule above).
+ * A retarget (a route's move): only the vector and destination of an entry change, every other
+ * field, P and the high half included, stays as encoded — what vtd_irte_encode would give for
+ * its fields with that vector and dst. Only the low half changes, so it is one 64-bit store
+ * (the update rule above). In two steps, for many entries moving to one CPU: the DST field of
+ * dst, checked once (E_RANGE for an xAPIC destination above 255), then each low half with that
+ * field and its own vector.
  */
-struct vtd_irte_ret vtd_irte_retarget(struct vtd_irte e, uint8_t vector, uint32_t dst, bool eim);
-
-/* The same in two steps, for many entries moving to one CPU: the DST field of dst, checked
- * once (E_RANGE as above), then each low half with that field and its own vector. */
 struct vtd_irte_dst_ret {
 	int err;
 	uint64_t dst;           /* the low half's DST bits */

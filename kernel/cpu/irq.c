@@ -369,7 +369,8 @@ int irq_vector_release_many(unsigned cpu, const uint8_t *vs, unsigned n,
 	return mark_many(cpu, vs, n, done, 0, 0);
 }
 
-int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg))
+/* v marked, not kicked. */
+static int release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg))
 {
 	uint8_t b = (uint8_t)v;
 	int marked = v < 256 ? irq_vector_release_many(cpu, &b, 1, done) : E_INVAL;
@@ -379,7 +380,7 @@ int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg))
 
 int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg))
 {
-	int err = irq_vector_release_quiet(cpu, v, done);
+	int err = release_quiet(cpu, v, done);
 	return err ? err : irq_drain_kick(cpu);
 }
 

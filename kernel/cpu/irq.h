@@ -45,9 +45,8 @@ int irq_vector_alloc_many(unsigned cpu, const vector_handler_t *fns, void *const
  * vector not allocated or already being released.
  */
 int irq_vector_release(unsigned cpu, unsigned v, void (*done)(void *arg)) __must_check;
-/* The same in two steps, so that several vectors of one CPU drain with one IPI: mark each
- * (quiet), then kick the CPU once. */
-int irq_vector_release_quiet(unsigned cpu, unsigned v, void (*done)(void *arg)) __must_check;
+/* The same in two steps, so that several vectors of one CPU drain with one IPI: mark them
+ * (irq_vector_release_many), then kick the CPU once. */
 int irq_drain_kick(unsigned cpu) __must_check;
 /* n vectors of cpu marked under one hold of its lock, no IPI (kick once after): how many were
  * marked (the others were outside the device range, or, logged, not allocated or already

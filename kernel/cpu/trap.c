@@ -60,8 +60,9 @@ void trap_set_user_ops(const struct trap_user_ops *ops) { user_ops = ops; }
 
 _Static_assert(VEC_DYNAMIC_FIRST == 0x30 && VEC_DYNAMIC_LAST == 0xdf,
 	       "boot/isr.asm sends these vectors from ring 3 to isr_device");
-_Static_assert(EXC_NMI == 2 && EXC_DF == 8 && EXC_MC == 18 && IST_PERCPU_SLOT == 16,
-	       "boot/isr.asm sends the IST vectors to isr_paranoid, which reads the slot");
+_Static_assert(EXC_NMI == 2 && EXC_DF == 8 && EXC_MC == 18 && IST_PERCPU_SLOT == 16 &&
+	       MSR_GS_BASE == 0xc0000101,
+	       "boot/isr.asm sends the IST vectors to isr_paranoid, which reads the slot and MSR");
 
 /* Exceptions, NMIs and the spurious vector: off the interrupts' path (trap_entry). */
 static __attribute__((noinline)) void trap_other(struct trap_frame *frame)
