@@ -322,20 +322,26 @@ void ir_batch_retarget_store(struct ir_batch *b, const uint16_t *index, const ui
 	b->last = (uint16_t)MAX(b->last, hi);
 }
 
+/* One descriptor over entries first..last (vtd_qi_iec_cover), then one wait (6.5.2.7). */
+static int invalidate_cover(struct ir_table *t, unsigned first, unsigned last)
+{
+	struct vtd_inv_batch inv;
+
+	vtd_inv_begin(&inv, t->u);
+	vtd_inv_add(&inv, vtd_qi_iec_cover((uint16_t)first, (uint16_t)last, t->u->caps.mhmv));
+	int err = vtd_inv_run(&inv);
+	if (err)
+		log_err("vt-d unit %u: interrupt entry cache invalidation of entries %u..%u failed: "
+			"%s", t->u->index, first, last, error_name(err));
+	return err;
+}
+
 int ir_batch_run(struct ir_batch *b)
 {
 	int err = 0;
 
-	if (b->n) {
-		/* One descriptor over every entry the batch wrote, then one wait (6.5.2.7). */
-		struct vtd_inv_batch inv;
-		vtd_inv_begin(&inv, b->t->u);
-		vtd_inv_add(&inv, vtd_qi_iec_cover(b->first, b->last, b->t->u->caps.mhmv));
-		err = vtd_inv_run(&inv);
-		if (err)
-			log_err("vt-d unit %u: interrupt entry cache invalidation of entries %u..%u "
-				"failed: %s", b->t->u->index, b->first, b->last, error_name(err));
-	}
+	if (b->n)
+		err = invalidate_cover(b->t, b->first, b->last);
 	if (!err)
 		err = b->err;
 	for (unsigned i = 0; b->logged && i < b->n; i++)
@@ -371,4 +377,30 @@ int ir_free(struct ir_table *t, unsigned index, unsigned n)
 		log_err("vt-d unit %u: freeing %u entries at %u that are not allocated",
 			t->u->index, size, index);
 	return err ? err : ferr;
+}
+
+struct ir_retarget ir_retarget_begin(struct ir_table *t, uint32_t apic_id)
+{
+	struct vtd_irte_dst_ret d = vtd_irte_dst(apic_id, t->eim);
+
+	return (struct ir_retarget){ .err = d.err, .flush = iommu_noncoherent(),
+				     .first = UINT16_MAX, .entries = t->entries, .e = t->e,
+				     .dst = d.dst, .t = t };
+}
+
+void ir_retarget_flush(struct ir_retarget p, unsigned index)
+{
+	if (index < p.entries)
+		iommu_flush((const void *)&p.e[index], sizeof(p.e[0]));
+}
+
+int ir_retarget_run(struct ir_retarget p)
+{
+	if (!p.n)
+		return p.err;
+	/* Before the invalidation, which is what makes the unit read them. */
+	if (p.flush && ir_retarget_dense(p))
+		iommu_flush((const void *)&p.e[p.first], (size_t)(p.last - p.first + 1) * sizeof(p.e[0]));
+	int err = invalidate_cover(p.t, p.first, p.last);
+	return p.err ? p.err : err;
 }

@@ -126,6 +126,11 @@ static inline uint64_t vtd_irte_lo_retarget(uint64_t lo, uint8_t vector, uint64_
 {
 	return (lo & ~(VTD_IRTE_V | VTD_IRTE_DST)) | (uint64_t)vector << VTD_IRTE_V_SHIFT | dst_field;
 }
+/* The same with the vector kept: only the destination changes (a shared vector's move). */
+static inline uint64_t vtd_irte_lo_redirect(uint64_t lo, uint64_t dst_field)
+{
+	return (lo & ~VTD_IRTE_DST) | dst_field;
+}
 
 /* Fields of an entry, dst read as eim says. Posted-format entries (IM = 1) are not decoded:
  * check vtd_irte_posted() first. */

@@ -104,10 +104,17 @@ static bool ticket_over(uint64_t t)
 	return !t || (t != TICKET_PENDING && irq_settle_over(TICKET_CPU(t), TICKET_SEQ(t)));
 }
 
+static volatile unsigned moving;
+
+/* Read without the lock: not while a quick move changes entries (moving odd, quick_move),
+ * whose routes' tickets are not yet what they will be. */
 bool route_settled(const struct route *r)
 {
-	return __atomic_load_n(&r->drains, __ATOMIC_ACQUIRE) == 0 &&
-	       ticket_over(__atomic_load_n(&r->settle, __ATOMIC_ACQUIRE));
+	unsigned m = __atomic_load_n(&moving, __ATOMIC_ACQUIRE);
+	bool over = !(m & 1) && __atomic_load_n(&r->drains, __ATOMIC_ACQUIRE) == 0 &&
+		    ticket_over(__atomic_load_n(&r->settle, __ATOMIC_ACQUIRE));
+
+	return over && __atomic_load_n(&moving, __ATOMIC_ACQUIRE) == m;
 }
 
 /*
@@ -195,8 +202,8 @@ static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_h
 	struct route *r = slot();
 	if (!r)
 		return E_NOMEM;
-	*r = (struct route){ .md = md, .msg = msg, .irte = md->irte + msg, .cpu = cpu,
-			     .prev_cpu = ROUTE_NO_CPU, .fn = fn, .arg = arg };
+	*r = (struct route){ .md = md, .ir = md->ir, .msg = msg, .irte = md->irte + msg,
+			     .cpu = cpu, .prev_cpu = ROUTE_NO_CPU, .fn = fn, .arg = arg };
 	/* A vector on every CPU when there is one to spare: its moves then keep it. */
 	int v = shared_vectors ? irq_vector_alloc_shared(r->fn, r) : E_NOMEM;
 	r->shared = v >= 0;
@@ -282,7 +289,6 @@ static int retarget_shared(struct route *r, unsigned cpu)
 	r->prev_cpu = (int)old_cpu;
 	r->cpu = cpu;
 	int err = ir_write_logged(r->md->ir, r->irte, e.e, log_moves);
-	r->moves++;
 	if (log_moves)
 		report_route(r);
 	if (err) {
@@ -316,7 +322,6 @@ static int retarget_locked(struct route *r, unsigned cpu)
 	r->vector = (unsigned)v;
 	/* Only the low half changes: one 64-bit store (iommu/irte.h), then IEC + wait. */
 	int err = ir_write_logged(r->md->ir, r->irte, e.e, log_moves);
-	r->moves++;
 	if (log_moves)
 		report_route(r);
 	if (err) {
@@ -349,6 +354,9 @@ static struct {
 	uint8_t settle[IR_BATCH_MAX];
 	void *settle_arg[IR_BATCH_MAX];
 	struct ir_batch batch;
+	struct route *slow[IR_BATCH_MAX];       /* those the quick move left */
+	struct route *quick[IR_BATCH_MAX];      /* those it moved, */
+	uint64_t quick_mask[4];                 /* and their vectors */
 } mv;
 
 #define OLD_DONE        UINT16_MAX
@@ -426,8 +434,7 @@ static int move_group(struct ir_table *t, struct route *const *group, const uint
 		if (!r->shared)
 			__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
 		r->prev_cpu = (int)r->cpu;
-		r->moves++;
-		r->cpu = cpu;
+			r->cpu = cpu;
 		mv.old_cpu[*k] = (uint16_t)r->prev_cpu;
 		mv.old_vector[*k] = (uint8_t)r->vector;
 		/* A shared vector stays and settles on the old CPU; another is released there. */
@@ -450,8 +457,9 @@ static int move_group(struct ir_table *t, struct route *const *group, const uint
 	return err;
 }
 
-/* At most IR_BATCH_MAX routes: every entry of a unit fits its one batch. */
-static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
+/* The general way, for routes quick_move leaves: at most IR_BATCH_MAX, so that every entry
+ * of a unit fits its one batch. */
+static int retarget_general(struct route *const *rs, unsigned n, unsigned cpu)
 {
 	unsigned m = 0, a = 0, k = 0, left;
 	struct ir_table *t0 = 0;
@@ -517,6 +525,114 @@ static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
 	/* 3. The old vectors drain and go. */
 	int rerr = release_old(k);
 	return err ? err : rerr;
+}
+
+/*
+ * The common move, done in the pass that finds the routes (docs/architecture.md, "Moving a
+ * guest's messages"): routes with shared vectors behind one remapping table, leaving one CPU,
+ * whose last settle is over or is on the CPU they now move to. Each is moved as it is found
+ * (its fields, then its entry's destination: ir_retarget_entry); then one invalidation and
+ * one wait for them all, and one settle: on the spot when the CPU they left is this one and
+ * none of their vectors is pending in its IRR (their old tickets stay: over, or on the CPU
+ * they came back to), else one batch of that CPU, its ticket in each, and one drain IPI.
+ * moving is odd meanwhile, so that route_settled() says no for any route. The others are
+ * left in mv.slow[0..*ns) for the general way. The first error, if any.
+ */
+/* A ticket that lets a route move the quick way: over, or on the CPU it moves to. */
+static __attribute__((noinline)) bool quick_ticket(uint64_t t, unsigned cpu)
+{
+	return t != TICKET_PENDING && (TICKET_CPU(t) == cpu || ticket_over(t));
+}
+
+static int quick_move(struct route *const *rs, unsigned n, unsigned cpu, unsigned *ns)
+{
+	unsigned i = 0, s = 0, k = 0;
+	struct route *r = 0;
+
+	/* The first route that moves names the table and the CPU they leave. */
+	for (; i < n; i++) {
+		r = rs[i];
+		if (r->used && r->cpu != cpu)
+			break;
+	}
+	*ns = 0;
+	if (i == n)
+		return 0;
+	struct ir_retarget ir = ir_retarget_begin(r->ir, cpu_at(cpu)->apic_id);
+	if (ir.err || log_moves) {
+		/* The general way fails the same (and says so), or logs. */
+		for (; i < n; i++)
+			mv.slow[s++] = rs[i];
+		*ns = s;
+		return 0;
+	}
+	struct ir_table *t = r->ir;
+	unsigned from = r->cpu;
+	uint64_t mask[4] = { 0 };
+
+	__atomic_store_n(&moving, moving + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (; i < n; i++) {
+		r = rs[i];
+		unsigned c = r->cpu;
+		if (!r->used || c == cpu)
+			continue;
+		uint64_t tk = r->settle;        /* written only under the lock */
+		if (!r->shared || r->ir != t || c != from || (tk && !quick_ticket(tk, cpu))) {
+			mv.slow[s++] = r;
+			continue;
+		}
+		/* Its fields before its entry: a message on the new CPU finds them. */
+		r->prev_cpu = (int)from;
+		r->cpu = cpu;
+		unsigned v = r->vector;
+		mask[v / 64] |= 1ull << (v % 64);
+		ir_retarget_entry(&ir, r->irte);
+		mv.quick[k++] = r;
+	}
+	*ns = s;
+
+	int err = 0;
+	uint64_t ticket = TICKET_PENDING;
+	if (k) {
+		for (unsigned j = 0; ir_retarget_sparse(ir) && j < k; j++)
+			ir_retarget_flush(ir, mv.quick[j]->irte);
+		err = ir_retarget_run(ir);
+		for (unsigned w = 0; w < 4; w++)
+			mv.quick_mask[w] = mask[w];
+	}
+	if (!k) {
+		ticket = 0;
+	} else if (err) {
+		/* The unit may use either entry: the routes never settle, as for any failed
+		 * invalidation. */
+		log_err("route: %u IRTEs of unit %u not invalidated", k, t->u->index);
+	} else if (from == this_cpu()->index && !irq_pending_here(mv.quick_mask)) {
+		ticket = 0;     /* with interrupts off (the lock): what the drain would see */
+	} else {
+		uint64_t seq = irq_settle_batch(from, mv.quick_mask);
+		if (seq) {
+			ticket = ROUTE_TICKET(from, seq);
+		} else {
+			log_err("route: cpu %u: %u shared vectors not settled", from, k);
+			err = E_INVAL;
+		}
+	}
+	for (unsigned j = 0; ticket && j < k; j++)
+		__atomic_store_n(&mv.quick[j]->settle, ticket, __ATOMIC_RELAXED);
+	__atomic_store_n(&moving, moving + 1, __ATOMIC_RELEASE);
+	if (ticket && ticket != TICKET_PENDING && irq_drain_kick(from))
+		err = E_BUSY;
+	return err;
+}
+
+static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
+{
+	unsigned ns = 0;
+	int err = quick_move(rs, n, cpu, &ns);
+	int e = ns ? retarget_general(mv.slow, ns, cpu) : 0;
+
+	return err ? err : e;
 }
 
 int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu)

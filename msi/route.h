@@ -42,6 +42,7 @@
 
 struct pci_dev;
 struct msi_dev;
+struct ir_table;
 struct route;
 
 /*
@@ -58,6 +59,7 @@ typedef vector_handler_t route_handler_t;
 struct route {
 	bool used;
 	struct msi_dev *md;
+	struct ir_table *ir;            /* md->ir, its entry's table (one load on a move) */
 	unsigned msg;
 	unsigned irte;                  /* md->irte + msg, in the unit's table */
 	volatile unsigned cpu;          /* where the message goes now */
@@ -72,7 +74,6 @@ struct route {
 					 * counted settles of its shared vector still to come */
 	volatile uint64_t settle;       /* shared vector: the batch its last move settles on
 					 * the old CPU (route.c: ROUTE_TICKET), 0 when none */
-	uint64_t moves;
 	bool masked;                    /* route_mask: held at the source */
 	bool shared;                    /* its vector is the same on every CPU (irq.h) */
 };
@@ -103,7 +104,7 @@ int route_destroy(struct route *r);
 /*
  * Whether a retarget prints @route (and its IRTE write @irte) for each message it moves. Off by
  * default: a move of 32 messages would otherwise spend most of its time formatting 64 records
- * (moves are counted in struct route.moves and reported by the guest's @guest ... moved).
+ * (a guest's moves are counted in its `@stat ... moves=`).
  * log_moves=on turns it on, for experiments that follow every message.
  */
 void route_set_log_moves(bool on);

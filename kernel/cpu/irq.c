@@ -12,6 +12,7 @@
 #define DYNAMIC_COUNT   (VEC_DYNAMIC_LAST - VEC_DYNAMIC_FIRST + 1)
 #define IRR_BASE        0x200   /* SDM vol. 3 10.8.4: IRR, 8 registers 16 bytes apart */
 #define IRR_STRIDE      0x10
+#define IRR_WORDS       4       /* 256 vectors, 64 to a word */
 
 /* A drained vector's callbacks, taken under the lock and made after it: done(arg) once it
  * was freed (done set), settled(settle_arg, settles) once settles settles of it are over. */
@@ -405,4 +406,16 @@ uint64_t irq_settle_batch(unsigned cpu, const uint64_t *mask)
 bool irq_settle_over(unsigned cpu, uint64_t seq)
 {
 	return cpu < MAX_CPUS && drain_set_batch_done(&cpus[cpu].ds, seq);
+}
+
+bool irq_pending_here(const uint64_t *mask)
+{
+	/* Only the 32-bit registers that hold a vector of the mask. */
+	for (unsigned w = 0; w < IRR_WORDS; w++) {
+		uint32_t lo = (uint32_t)mask[w], hi = (uint32_t)(mask[w] >> 32);
+		if ((lo && (apic_read(IRR_BASE + 2 * w * IRR_STRIDE) & lo)) ||
+		    (hi && (apic_read(IRR_BASE + (2 * w + 1) * IRR_STRIDE) & hi)))
+			return true;
+	}
+	return false;
 }

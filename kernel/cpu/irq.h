@@ -77,6 +77,13 @@ int irq_vector_settle_many(unsigned cpu, const uint8_t *vs, void *const *args, u
  */
 uint64_t irq_settle_batch(unsigned cpu, const uint64_t *mask) __must_check;
 bool irq_settle_over(unsigned cpu, uint64_t seq);
+/*
+ * Whether an interrupt on any vector of mask[0..4) is pending in this CPU's IRR, with
+ * interrupts off: what the drain handler would look at, read now. A move that runs on the CPU
+ * it leaves settles on the spot when nothing is (route.c), since after the invalidation wait
+ * every message remapped with the old entries is in this local APIC (VT-d 6.5.2.7).
+ */
+bool irq_pending_here(const uint64_t *mask);
 
 /*
  * Shared vectors: one vector number taken on every CPU, with the same handler and argument

@@ -201,6 +201,25 @@ static void retarget_xapic_range(void **state)
 			 ~(VTD_IRTE_V | VTD_IRTE_DST) | 0x0000020000420000ull);
 }
 
+/* A redirect is a retarget to the vector the entry has. */
+static void redirect_is_retarget_with_same_vector(void **state)
+{
+	srand(6);
+	for (int i = 0; i < 20000; i++) {
+		bool eim = i & 1;
+		struct vtd_irte_fields f = random_fields(eim);
+		struct vtd_irte from = vtd_irte_encode(&f, eim).e;
+		uint32_t dst = eim ? rnd32() : (uint32_t)(rand() & 0xff);
+		uint64_t d = vtd_irte_dst(dst, eim).dst;
+		assert_int_equal(vtd_irte_lo_redirect(from.lo, d),
+				 vtd_irte_lo_retarget(from.lo, f.vector, d));
+		assert_int_equal(vtd_irte_decode((struct vtd_irte){ vtd_irte_lo_redirect(from.lo, d),
+								    from.hi }, eim).dst, dst);
+	}
+	assert_int_equal(vtd_irte_lo_redirect(~0ull, vtd_irte_dst(2, false).dst),
+			 ~VTD_IRTE_DST | 0x0000020000000000ull);
+}
+
 /* ---- update plans ---------------------------------------------------------------------- */
 
 static struct vtd_irte entry(bool present, uint8_t vector, uint32_t dst, uint16_t sid)
@@ -305,6 +324,7 @@ int main(void)
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(retarget_matches_encoder),
 		cmocka_unit_test(retarget_xapic_range),
+		cmocka_unit_test(redirect_is_retarget_with_same_vector),
 		cmocka_unit_test(update_plans),
 		cmocka_unit_test(update_plans_random),
 	};
