@@ -394,12 +394,16 @@ void ir_retarget_flush(struct ir_retarget p, unsigned index)
 		iommu_flush((const void *)&p.e[index], sizeof(p.e[0]));
 }
 
-int ir_retarget_run(struct ir_retarget p)
+int ir_retarget_run(struct ir_retarget p, unsigned n)
 {
-	if (!p.n)
+	if (!n)
 		return p.err;
+	if (p.first > p.last) {
+		log_err("vt-d unit %u: %u entries rewritten, none covered", p.t->u->index, n);
+		return E_INVAL;
+	}
 	/* Before the invalidation, which is what makes the unit read them. */
-	if (p.flush && ir_retarget_dense(p))
+	if (p.flush && ir_retarget_dense(p, n))
 		iommu_flush((const void *)&p.e[p.first], (size_t)(p.last - p.first + 1) * sizeof(p.e[0]));
 	int err = invalidate_cover(p.t, p.first, p.last);
 	return p.err ? p.err : err;

@@ -100,22 +100,24 @@ int ir_batch_run(struct ir_batch *b) __must_check;
 /*
  * Entries moving to one destination, each keeping its vector (shared vectors), rewritten one
  * by one as the caller finds them (no arrays to fill first), then one interrupt-entry-cache
- * invalidation over all of them and one wait (ir_retarget_run), as for a batch. begin checks
+ * invalidation over all of them and one wait (ir_retarget_run, told how many were written),
+ * as for a batch. begin checks
  * the destination once (.err E_RANGE: an xAPIC destination above 255); each entry keeps all
  * but its DST field and gets the new one in one 64-bit store of its low half
  * (vtd_irte_lo_redirect); an entry that is not present (its route masked there) is left as
- * it is. An index past the table is not written, and run returns E_RANGE once the others are
- * invalidated. Where the unit does not snoop, run flushes the entries' lines first when they
- * are dense (a function's block); when ir_retarget_sparse says they are not, the caller
- * flushes each (ir_retarget_flush) before run. Small and passed by value, so that it stays in
- * registers while the caller's loop stores elsewhere. Nothing is logged: routes that log
- * their moves use a batch.
+ * it is. The caller names what the invalidation covers (ir_retarget_cover: every entry
+ * written, or the blocks they are in). An index must be inside the table (a route's is: ir_alloc gave its block); it is not
+ * checked again per entry. Where the unit does not snoop, run flushes the entries' lines
+ * first when they are dense (a function's block); when ir_retarget_sparse says they are not,
+ * the caller flushes each (ir_retarget_flush) before run. Passed by value where it can be, so
+ * that it stays in registers while the caller's loop stores elsewhere. Nothing is logged:
+ * routes that log their moves use a batch.
  */
 struct ir_retarget {
 	int err;
 	bool flush;                     /* the unit does not snoop: entries are flushed */
-	uint16_t first, last;           /* the lowest and highest index written */
-	unsigned n, entries;
+	uint16_t first, last;           /* what the invalidation covers (ir_retarget_cover) */
+	unsigned entries;
 	volatile struct vtd_irte *e;
 	uint64_t dst;                   /* the low half's DST bits */
 	struct ir_table *t;
@@ -123,31 +125,38 @@ struct ir_retarget {
 struct ir_retarget ir_retarget_begin(struct ir_table *t, uint32_t apic_id);
 static inline void ir_retarget_entry(struct ir_retarget *p, unsigned index)
 {
-	if (index >= p->entries) {
-		p->err = E_RANGE;
-		return;
-	}
 	volatile struct vtd_irte *x = &p->e[index];
 	uint64_t lo = x->lo;
-	if (lo & VTD_IRTE_P)
+	if (__builtin_expect(lo & VTD_IRTE_P, 1))
 		__atomic_store_n(&x->lo, vtd_irte_lo_redirect(lo, p->dst), __ATOMIC_RELEASE);
-	p->first = index < p->first ? (uint16_t)index : p->first;
-	p->last = index > p->last ? (uint16_t)index : p->last;
-	p->n++;
 }
-/* Dense: the lines from first to last are at most four times the entries' own. */
-static inline bool ir_retarget_dense(struct ir_retarget p)
+/* Entries first..last are in the invalidation (each entry written must be: a block of them
+ * can be given at once, before or after its entries). */
+static inline void ir_retarget_cover(struct ir_retarget *p, unsigned first, unsigned last)
 {
-	return (unsigned)(p.last - p.first) < 4 * p.n;
+	p->first = first < p->first ? (uint16_t)first : p->first;
+	p->last = last > p->last ? (uint16_t)last : p->last;
 }
-static inline bool ir_retarget_sparse(struct ir_retarget p)
+/* Dense: the lines from first to last are at most four times the n entries' own. */
+static inline bool ir_retarget_dense(struct ir_retarget p, unsigned n)
 {
-	return p.flush && p.n && !ir_retarget_dense(p);
+	return (unsigned)(p.last - p.first) < 4 * n;
+}
+static inline bool ir_retarget_sparse(struct ir_retarget p, unsigned n)
+{
+	return p.flush && n && !ir_retarget_dense(p, n);
 }
 void ir_retarget_flush(struct ir_retarget p, unsigned index);
+/* After run: empty again, for more entries to the same destination. */
+static inline void ir_retarget_again(struct ir_retarget *p)
+{
+	p->err = 0;
+	p->first = UINT16_MAX;
+	p->last = 0;
+}
 /* 0 when every entry is in use as written and every request remapped with the old ones has
  * been delivered (6.5.2.7); else the first error (the unit may then use old or new entries). */
-int ir_retarget_run(struct ir_retarget p) __must_check;
+int ir_retarget_run(struct ir_retarget p, unsigned n) __must_check;
 
 int ir_write_block(struct ir_table *t, unsigned index, unsigned n, const struct vtd_irte *e)
 	__must_check;

@@ -36,6 +36,7 @@ int __boot vtd_qi_enable(struct vtd_unit *u)
 	int err = vtd_unit_gcmd(u, VTD_GCMD_QIE, true);
 	if (!err)
 		u->qi = true;
+	q->drained = !err;
 	return err;
 }
 
@@ -77,6 +78,10 @@ static int wait_space(struct vtd_unit *u, unsigned need)
 	uint64_t deadline = 0;          /* the clock is read only once the queue is full */
 	struct vtd_qi *q = &u->q;
 
+	/* Empty since the last wait completed (it was the last descriptor, and the unit
+	 * fetches in order): room for any batch without reading IQH. */
+	if (q->drained && need < q->entries)
+		return 0;
 	for (;;) {
 		unsigned head = queue_head(u);
 		unsigned used = q->tail >= head ? q->tail - head : q->tail + q->entries - head;
@@ -112,6 +117,7 @@ static int qi_run(struct vtd_unit *u, const struct vtd_qi_desc *d, unsigned n)
 			q->tail = 0;
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	q->drained = false;
 	vtd_write64(&u->regs, VTD_IQT, (uint64_t)q->tail << QI_DESC_SHIFT);
 
 	/* The clock is read only if the wait is not done at once (QEMU's unit runs the queue
@@ -130,6 +136,7 @@ static int qi_run(struct vtd_unit *u, const struct vtd_qi_desc *d, unsigned n)
 		}
 		cpu_relax();
 	}
+	q->drained = true;
 	return 0;
 }
 

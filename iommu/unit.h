@@ -25,6 +25,8 @@ struct vtd_qi {
 	volatile uint32_t *status;      /* where wait descriptors write their sequence number */
 	uint64_t status_pa;
 	uint32_t seq;
+	bool drained;                   /* the last wait completed: the queue is empty (head ==
+					 * tail), no need to read IQH for room */
 };
 
 /* Fault reporting state of a unit (iommu/fault.c). */

@@ -106,8 +106,8 @@ static bool ticket_over(uint64_t t)
 
 static volatile unsigned moving;
 
-/* Read without the lock: not while a quick move changes entries (moving odd, quick_move),
- * whose routes' tickets are not yet what they will be. */
+/* Read without the lock: not while a move of many routes is under way (moving odd,
+ * route_move_begin to route_move_end), whose routes' tickets are not yet what they will be. */
 bool route_settled(const struct route *r)
 {
 	unsigned m = __atomic_load_n(&moving, __ATOMIC_ACQUIRE);
@@ -354,8 +354,8 @@ static struct {
 	uint8_t settle[IR_BATCH_MAX];
 	void *settle_arg[IR_BATCH_MAX];
 	struct ir_batch batch;
-	struct route *slow[IR_BATCH_MAX];       /* those the quick move left */
-	struct route *quick[IR_BATCH_MAX];      /* those it moved, */
+	struct route *slow[IR_BATCH_MAX];       /* a move's routes for the general way */
+	struct route *quick[ROUTE_MAX];         /* those it moved the quick way (each once), */
 	uint64_t quick_mask[4];                 /* and their vectors */
 } mv;
 
@@ -457,7 +457,7 @@ static int move_group(struct ir_table *t, struct route *const *group, const uint
 	return err;
 }
 
-/* The general way, for routes quick_move leaves: at most IR_BATCH_MAX, so that every entry
+/* The general way, for routes a move does not take the quick way (route_move_add): at most IR_BATCH_MAX, so that every entry
  * of a unit fits its one batch. */
 static int retarget_general(struct route *const *rs, unsigned n, unsigned cpu)
 {
@@ -544,112 +544,147 @@ static __attribute__((noinline)) bool quick_ticket(uint64_t t, unsigned cpu)
 	return t != TICKET_PENDING && (TICKET_CPU(t) == cpu || ticket_over(t));
 }
 
-static int quick_move(struct route *const *rs, unsigned n, unsigned cpu, unsigned *ns)
+/* The vectors of mv.quick[0..k) into mv.quick_mask. */
+static void quick_mask(unsigned k)
 {
-	unsigned i = 0, s = 0, k = 0;
-	struct route *r = 0;
-
-	/* The first route that moves names the table and the CPU they leave. */
-	for (; i < n; i++) {
-		r = rs[i];
-		if (r->used && r->cpu != cpu)
-			break;
+	for (unsigned w = 0; w < 4; w++)
+		mv.quick_mask[w] = 0;
+	for (unsigned j = 0; j < k; j++) {
+		unsigned v = mv.quick[j]->vector;
+		mv.quick_mask[v / 64] |= 1ull << (v % 64);
 	}
-	*ns = 0;
-	if (i == n)
-		return 0;
-	struct ir_retarget ir = ir_retarget_begin(r->ir, cpu_at(cpu)->apic_id);
-	if (ir.err || log_moves) {
-		/* The general way fails the same (and says so), or logs. */
-		for (; i < n; i++)
-			mv.slow[s++] = rs[i];
-		*ns = s;
-		return 0;
-	}
-	struct ir_table *t = r->ir;
-	unsigned from = r->cpu;
-	uint64_t mask[4] = { 0 };
-
-	__atomic_store_n(&moving, moving + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	for (; i < n; i++) {
-		r = rs[i];
-		unsigned c = r->cpu;
-		if (!r->used || c == cpu)
-			continue;
-		uint64_t tk = r->settle;        /* written only under the lock */
-		if (!r->shared || r->ir != t || c != from || (tk && !quick_ticket(tk, cpu))) {
-			mv.slow[s++] = r;
-			continue;
-		}
-		/* Its fields before its entry: a message on the new CPU finds them. */
-		r->prev_cpu = (int)from;
-		r->cpu = cpu;
-		unsigned v = r->vector;
-		mask[v / 64] |= 1ull << (v % 64);
-		ir_retarget_entry(&ir, r->irte);
-		mv.quick[k++] = r;
-	}
-	*ns = s;
-
-	int err = 0;
-	uint64_t ticket = TICKET_PENDING;
-	if (k) {
-		for (unsigned j = 0; ir_retarget_sparse(ir) && j < k; j++)
-			ir_retarget_flush(ir, mv.quick[j]->irte);
-		err = ir_retarget_run(ir);
-		for (unsigned w = 0; w < 4; w++)
-			mv.quick_mask[w] = mask[w];
-	}
-	if (!k) {
-		ticket = 0;
-	} else if (err) {
-		/* The unit may use either entry: the routes never settle, as for any failed
-		 * invalidation. */
-		log_err("route: %u IRTEs of unit %u not invalidated", k, t->u->index);
-	} else if (from == this_cpu()->index && !irq_pending_here(mv.quick_mask)) {
-		ticket = 0;     /* with interrupts off (the lock): what the drain would see */
-	} else {
-		uint64_t seq = irq_settle_batch(from, mv.quick_mask);
-		if (seq) {
-			ticket = ROUTE_TICKET(from, seq);
-		} else {
-			log_err("route: cpu %u: %u shared vectors not settled", from, k);
-			err = E_INVAL;
-		}
-	}
-	for (unsigned j = 0; ticket && j < k; j++)
-		__atomic_store_n(&mv.quick[j]->settle, ticket, __ATOMIC_RELAXED);
-	__atomic_store_n(&moving, moving + 1, __ATOMIC_RELEASE);
-	if (ticket && ticket != TICKET_PENDING && irq_drain_kick(from))
-		err = E_BUSY;
-	return err;
 }
 
-static int retarget_chunk(struct route *const *rs, unsigned n, unsigned cpu)
+/* After the invalidation: settled on the spot (0), or the ticket of one settle batch of the
+ * CPU left (its drain IPI sent), or TICKET_PENDING with *err set. */
+static uint64_t quick_settle(unsigned from, unsigned k, int *err)
 {
-	unsigned ns = 0;
-	int err = quick_move(rs, n, cpu, &ns);
-	int e = ns ? retarget_general(mv.slow, ns, cpu) : 0;
+	/* With interrupts off (the lock): what the drain handler would see, seen now. Nothing
+	 * pending among the device vectors at all is the common case: no mask to gather. */
+	if (from == this_cpu()->index && !irq_device_pending_here())
+		return 0;
+	quick_mask(k);
+	if (from == this_cpu()->index && !irq_pending_here(mv.quick_mask))
+		return 0;
+	uint64_t seq = irq_settle_batch(from, mv.quick_mask);
+	if (!seq) {
+		log_err("route: cpu %u: %u shared vectors not settled", from, k);
+		*err = E_INVAL;
+		return TICKET_PENDING;
+	}
+	return ROUTE_TICKET(from, seq);
+}
 
-	return err ? err : e;
+/* The quick way's routes of this chunk moved: their entries flushed where the unit does not
+ * snoop, one invalidation and one wait, then one settle for all of them. */
+static void finish_quick(struct route_move *m)
+{
+	if (!m->k)
+		return;
+	int err = 0;
+	uint64_t ticket;
+	for (unsigned j = 0; ir_retarget_sparse(m->ir, m->k) && j < m->k; j++)
+		ir_retarget_flush(m->ir, m->moved[j]->irte);
+	err = ir_retarget_run(m->ir, m->k);
+	if (err) {
+		/* The unit may use either entry: the routes never settle, as for any failed
+		 * invalidation. */
+		log_err("route: %u IRTEs of unit %u not invalidated", m->k, m->ir.t->u->index);
+		ticket = TICKET_PENDING;
+	} else {
+		ticket = quick_settle(m->from, m->k, &err);
+	}
+	/* Settled on the spot: each old ticket stays, over or on the CPU it came back to. */
+	for (unsigned j = 0; ticket && j < m->k; j++)
+		__atomic_store_n(&m->moved[j]->settle, ticket, __ATOMIC_RELAXED);
+	if (ticket && ticket != TICKET_PENDING && irq_drain_kick(m->from) && !err)
+		err = E_BUSY;
+	ir_retarget_again(&m->ir);
+	m->md = 0;
+	m->total += m->k;
+	m->k = 0;
+	m->err = m->err ? m->err : err;
+}
+
+void route_move_begin(struct route_move *m, unsigned cpu)
+{
+	*m = (struct route_move){ .cpu = cpu, .moved = mv.quick, .off = log_moves };
+	if (!cpu_ok(cpu)) {
+		m->err = E_RANGE;
+		m->bad_cpu = true;
+	}
+	m->irqflags = spin_lock_irqsave(&lock);
+	/* route_settled() says no until route_move_end. */
+	__atomic_store_n(&moving, moving + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/* The invalidation covers r's function's whole block (a function's messages are moved
+ * together, as a rule: one check per route, not a minimum and maximum). */
+void route_move_block(struct route_move *m, const struct route *r)
+{
+	m->md = r->md;
+	ir_retarget_cover(&m->ir, r->md->irte, r->md->irte + r->md->block - 1);
+}
+
+void route_move_other(struct route_move *m, struct route *r)
+{
+	if (m->bad_cpu)
+		return;
+	uint64_t t = r->settle;         /* written only under the lock */
+	bool quick = !m->off && r->shared && (!t || quick_ticket(t, m->cpu));
+	bool same = r->ir == m->ir.t && r->cpu == m->from;
+
+	if (quick && !m->k) {
+		/* The first of a chunk names the table and the CPU they leave. */
+		struct ir_retarget ir = ir_retarget_begin(r->ir, cpu_at(m->cpu)->apic_id);
+		if (!ir.err) {
+			m->ir = ir;
+			m->md = 0;
+			m->from = r->cpu;
+			same = true;
+		} else {
+			m->off = true;   /* the general way fails the same, and says so */
+		}
+	}
+	if (quick && same && !m->off) {
+		r->prev_cpu = (int)r->cpu;
+		r->cpu = m->cpu;
+		ir_retarget_entry(&m->ir, r->irte);
+		route_move_block(m, r);
+		m->moved[m->k++] = r;
+		return;
+	}
+	mv.slow[m->s++] = r;
+	if (m->s == IR_BATCH_MAX) {
+		int err = retarget_general(mv.slow, m->s, m->cpu);
+		m->err = m->err ? m->err : err;
+		m->total += m->s;
+		m->s = 0;
+	}
+}
+
+int route_move_end(struct route_move *m)
+{
+	finish_quick(m);
+	if (m->s) {
+		int err = retarget_general(mv.slow, m->s, m->cpu);
+		m->err = m->err ? m->err : err;
+		m->total += m->s;
+	}
+	__atomic_store_n(&moving, moving + 1, __ATOMIC_RELEASE);
+	spin_unlock_irqrestore(&lock, m->irqflags);
+	return m->err;
 }
 
 int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu)
 {
-	int err = 0;
+	struct route_move m;
 
-	if (!cpu_ok(cpu))
-		return E_RANGE;
-	uint64_t f = spin_lock_irqsave(&lock);
-	/* Past IR_BATCH_MAX routes, one more wait per unit for each IR_BATCH_MAX. */
-	for (unsigned i = 0; i < n; i += IR_BATCH_MAX) {
-		int e = retarget_chunk(rs + i, MIN(n - i, (unsigned)IR_BATCH_MAX), cpu);
-		if (!err)
-			err = e;
-	}
-	spin_unlock_irqrestore(&lock, f);
-	return err;
+	route_move_begin(&m, cpu);
+	for (unsigned i = 0; i < n; i++)
+		route_move_add(&m, rs[i]);
+	return route_move_end(&m);
 }
 
 int route_retarget(struct route *r, unsigned cpu)

@@ -7,6 +7,7 @@
  *                                        (arg is ROUTE_ARG(route))
  *   route_retarget(route, cpu)          send it to another CPU (or a fresh vector on the same)
  *   route_retarget_many(routes, n, cpu) the same for many, one invalidation wait per unit
+ *   route_move_begin/add/end            the same, routes added as the caller finds them
  *   route_mask(route, masked)           hold the message at its source, or let it go
  *   route_destroy(route)                stop it; the message is masked where it can be
  *
@@ -25,8 +26,9 @@
  * run on the old CPU: route.prev_cpu names it. A route with a shared vector keeps it: only
  * the destination changes, and the old CPU settles the vector instead of freeing it (one
  * settle batch per old CPU and move, the same drain IPI, nothing freed; a counted settle for
- * a route moved on before its last batch was over), so route_settled() means the same for
- * both (docs/architecture.md, "Shared vectors").
+ * a route moved on before its last batch was over; none when the move runs on the CPU left and
+ * its IRR shows none of their messages), so route_settled() means the same for both
+ * (docs/architecture.md, "Shared vectors", "Moving a guest's messages").
  *
  * The functions take a lock and wait for the invalidation (bounded); they may be called from
  * interrupt context on any CPU.
@@ -39,6 +41,7 @@
 #include "kernel/lib/compiler.h"
 
 #include "kernel/cpu/percpu.h"
+#include "iommu/ir_table.h"
 
 struct pci_dev;
 struct msi_dev;
@@ -88,11 +91,66 @@ struct route_ret {
 struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, route_handler_t fn,
 			      void *arg);
 int route_retarget(struct route *r, unsigned cpu) __must_check;
-/* Send n routes to one CPU together: their vectors taken in one go, each IRTE's vector and
- * destination rewritten, then one invalidation descriptor and one wait per remapping unit (per
- * 64 routes: IR_BATCH_MAX), then the old vectors released per old CPU with one drain IPI each.
- * Routes already there are left alone. The first error, if any. */
+/* Send n routes to one CPU together (route_move_add each): shared vectors keep theirs and
+ * only the IRTEs' destinations change; others get a vector each on the new CPU in one go and
+ * their old ones are released per old CPU with one drain IPI each; one invalidation descriptor
+ * and one wait per remapping unit (for routes without a shared vector, per 64 of them:
+ * IR_BATCH_MAX). Routes already there are left alone. The first error, if any. */
 int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu) __must_check;
+/*
+ * The same, with the routes added one by one as the caller finds them (a guest's bindings),
+ * so that nothing is gathered first: route_move_begin takes the route lock (interrupts off
+ * until route_move_end); route_move_add moves the common route at once, in line: a shared
+ * vector, the same remapping table and CPU left as the chunk's first, nothing left to settle
+ * (its fields, then its IRTE's destination: iommu/ir_table.h, ir_retarget); any other goes
+ * through route_move_other (the chunk's first, one whose last settle is on the CPU it moves
+ * to or over, every IR_BATCH_MAX-th, and those for the general way). route_move_end runs the
+ * invalidation and wait of the last chunk, settles (docs/architecture.md, "Moving a guest's
+ * messages"), retargets the others and drops the lock; the first error, if any.
+ * route_settled() says no for every route in between.
+ */
+struct route_move {
+	unsigned cpu;                   /* where they go */
+	unsigned from;                  /* the CPU the chunk's routes leave */
+	unsigned k;                     /* moved the quick way in this chunk */
+	unsigned s;                     /* listed for the general way */
+	unsigned total;                 /* routes moved or tried, the chunks before */
+	int err;
+	bool off;                       /* none the quick way (log_moves, a bad destination) */
+	bool bad_cpu;                   /* cpu is not online: nothing moves, E_RANGE */
+	uint64_t irqflags;
+	struct route **moved;           /* the chunk's quick ones (route.c's) */
+	const struct msi_dev *md;       /* the function whose IRTE block the cover has last */
+	struct ir_retarget ir;          /* the chunk's entries; .t 0 before the first */
+};
+void route_move_begin(struct route_move *m, unsigned cpu);
+void route_move_other(struct route_move *m, struct route *r);
+void route_move_block(struct route_move *m, const struct route *r);
+static inline void route_move_add(struct route_move *m, struct route *r)
+{
+	unsigned c = r->cpu;
+
+	if (c == m->cpu || !r->used)
+		return;
+	if (__builtin_expect(r->ir == m->ir.t && c == m->from && r->shared && !r->settle, 1)) {
+		/* Its fields before its entry: a message on the new CPU finds them. */
+		r->prev_cpu = (int)c;
+		r->cpu = m->cpu;
+		ir_retarget_entry(&m->ir, r->irte);
+		if (r->md != m->md)
+			route_move_block(m, r);
+		m->moved[m->k++] = r;
+		return;
+	}
+	route_move_other(m, r);
+}
+/* Routes added so far that were not where they go (moved, or tried). */
+static inline unsigned route_move_count(const struct route_move *m)
+{
+	return m->total + m->k + m->s;
+}
+int route_move_end(struct route_move *m) __must_check;
+
 /*
  * Hold the route's message at its source (masked) or let it go again. Where the function can
  * mask it (an MSI-X entry, MSI with per-vector masking) its mask bit; elsewhere the IRTE is

@@ -267,7 +267,7 @@ class Bench:
                      how="HC_EVT_SEND → the peer's handler" +
                      ("; the sender blocks first" if smp == 1 else "; all CPUs together"))
 
-    def _move(self, n, extra_guests=(), rounds=16, trace=False):
+    def _move(self, n, extra_guests=(), rounds=16, trace=False, stamps=False):
         devs, bdfs = [], []
         if n == 1:
             devs, bdfs = [EDU], [EDU_BDF]
@@ -283,7 +283,7 @@ class Bench:
                                f"dev={','.join(bdfs)}")]
         r = self.boot(f"move_{n}" + ("" if rounds else "_binds"), guests + list(extra_guests),
                       smp=3, devices=devs + [EDU] if extra_guests else devs,
-                      trace=VTD_INV if trace else ())
+                      trace=VTD_INV if trace else (), stamps=stamps)
         s = self.series(r)
         moves = [v - self.stamp for v in s.get("mover", {}).get("move", [])]
         return r, s, moves
@@ -314,12 +314,21 @@ class Bench:
             per = {w: (inv[w] - inv0[w]) / k for w in inv}
             ipis = (self.ipis(r) - self.ipis(base)) / k
             batches = stat.int("batches") / k
+            stamped, _, _ = self._move(n, stamps=True)
+            follow = self.hv(stamped, "follow")
+            if not follow:
+                raise BenchError(f"move_{n}: no @bench kind=follow record")
             rows.append((n, self.med(m), max(m), round(per["descriptors"], 2),
                          round(per["iec"], 2), round(per["waits"], 2), round(ipis, 2),
-                         round(batches, 2)))
+                         round(batches, 2), follow.int("med"), follow.int("max")))
             name = f"HC_SCHED_MOVE of a guest with {n} bound message{'s' * (n > 1)}"
-            self.row(f"{name}, round trip", self.med(m), "≤ 2,000" if n == 32 else "",
-                     how="guest stamps around the hypercall; all CPUs together")
+            self.row(f"{name}: its messages retargeted (the routing work: collect, IRTEs, "
+                     "invalidation and wait, settle)", follow.int("med"),
+                     "≤ 2,000" if n == 32 else "",
+                     how="hypervisor stamps around guest_msgs_follow (bench build)")
+            self.row(f"{name}, round trip", self.med(m),
+                     how="guest stamps around the hypercall; all CPUs together: the move, "
+                         "both CPUs' scheduler switches and the new CPU's wake-up")
             self.row(f"{name}: invalidation descriptors (interrupt entry cache) per move",
                      f"{per['descriptors']:.2f} ({per['iec']:.2f})", unit="descriptors",
                      how="QEMU trace vtd_inv_desc*, less a run without moves")
@@ -333,7 +342,7 @@ class Bench:
                           f"{ipis:.1f} IPIs, {batches:.1f} batches per move")
         self.write_csv("moves", ["messages", "instructions_median", "instructions_max",
                                  "inv_descriptors", "inv_iec", "inv_waits", "ipis",
-                                 "batches"], rows)
+                                 "batches", "retarget_median", "retarget_max"], rows)
 
     def routes(self):
         """Route operations and delivery as the number of bound messages grows."""

@@ -419,3 +419,12 @@ bool irq_pending_here(const uint64_t *mask)
 	}
 	return false;
 }
+
+bool irq_device_pending_here(void)
+{
+	/* Whole registers: a vector next to the device range pending says "look closer". */
+	for (unsigned r = VEC_DYNAMIC_FIRST / 32; r <= VEC_DYNAMIC_LAST / 32; r++)
+		if (apic_read(IRR_BASE + r * IRR_STRIDE))
+			return true;
+	return false;
+}

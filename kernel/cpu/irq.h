@@ -84,6 +84,10 @@ bool irq_settle_over(unsigned cpu, uint64_t seq);
  * every message remapped with the old entries is in this local APIC (VT-d 6.5.2.7).
  */
 bool irq_pending_here(const uint64_t *mask);
+/* Whether any interrupt is pending in this CPU's IRR in the registers that hold the device
+ * vectors (interrupts off): when none is, no vector of theirs is (irq_pending_here), and
+ * nothing needs to be gathered first. */
+bool irq_device_pending_here(void);
 
 /*
  * Shared vectors: one vector number taken on every CPU, with the same handler and argument

@@ -28,6 +28,7 @@ struct series {
  * a hypercall (per number) back where the guest was, or into its upcall. */
 static struct series dev_upcall, wake_upcall, dev_resume, wake_resume;
 static struct series hc_resume[HC_COUNT + 1], hc_upcall[HC_COUNT + 1];
+static struct series spans[BENCH_SPANS];
 static uint64_t marks[BENCH_MARKS];
 
 void bench_mark(unsigned what)
@@ -41,6 +42,14 @@ static void add(struct series *s, uint64_t d)
 	uint32_t i = __atomic_fetch_add(&s->n, 1, __ATOMIC_RELAXED);
 	if (i < SAMPLES)
 		s->v[i] = (uint32_t)MIN(d, (uint64_t)UINT32_MAX);
+}
+
+void bench_span(unsigned what, uint64_t since)
+{
+	uint64_t t = rdtsc();
+
+	if (what < BENCH_SPANS)
+		add(&spans[what], t - since);
 }
 
 /* Called by boot/isr.asm's trap_exit and isr_device on the way to ring 3 (f: the CPU's frame),
@@ -106,10 +115,13 @@ void bench_report(void)
 {
 	static const char *const mark_names[BENCH_MARKS] = {
 		"kmain", "calibrated", "smp_done", "guests_start" };
+	static const char *const span_names[BENCH_SPANS] = { "follow" };
 
 	for (unsigned i = 0; i < BENCH_MARKS; i++)
 		report("bench kind=mark what=%s tsc=%llu", mark_names[i],
 		       (unsigned long long)marks[i]);
+	for (unsigned i = 0; i < BENCH_SPANS; i++)
+		report_series(span_names[i], -1, &spans[i]);
 	report_series("dev_upcall", -1, &dev_upcall);
 	report_series("wake_upcall", -1, &wake_upcall);
 	report_series("dev_resume", -1, &dev_resume);

@@ -11,13 +11,28 @@
 
 struct trap_frame;
 
+/* Spans of hypervisor work inside one path, from bench_now() to bench_span(). */
+enum {
+	BENCH_SPAN_FOLLOW,      /* guest_msgs_follow: a moved guest's messages retargeted */
+	BENCH_SPANS
+};
+
 #ifdef BENCH
 void bench_mark(unsigned what);
 void bench_report(void);
 void bench_exit_fast(void);     /* boot/syscall.asm's fast path */
+static inline uint64_t bench_now(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+void bench_span(unsigned what, uint64_t since);
 #else
 static inline void bench_mark(unsigned what) { }
 static inline void bench_report(void) { }
+static inline uint64_t bench_now(void) { return 0; }
+static inline void bench_span(unsigned what, uint64_t since) { }
 #endif
 
 /* bench_mark's points of the boot: the TSC when each was passed is reported. */

@@ -24,6 +24,7 @@
  * IRTEs.
  */
 #include "kernel/guest/guest_msg.h"
+#include "kernel/guest/bench.h"
 #include "kernel/guest/binding.h"
 #include "kernel/lib/error.h"
 #include "kernel/guest/event.h"
@@ -707,26 +708,29 @@ void guest_msgs_release(struct guest *g)
 }
 
 /* g now runs on g->cpu: every message bound to one of its ports follows it there, all in one
- * batch (one invalidation wait per unit, one drain IPI per old CPU: route_retarget_many).
- * route=forward: the messages of the devices it owns follow it instead. */
+ * move (one invalidation wait per unit, at most one drain IPI per old CPU: route_move_add,
+ * each route as the list gives it). route=forward: the messages of the devices it owns follow
+ * it instead. */
 void guest_msgs_follow(struct guest *g)
 {
-	static struct route *rs[BINDINGS_MAX];  /* under the lock */
-	unsigned n = 0;
-
+	uint64_t t0 = bench_now();
 	uint64_t f = spin_lock_irqsave(&lock);
+	struct route_move m;
+
+	route_move_begin(&m, g->cpu);
+
 	if (!forward) {
-		for (struct binding *b = g->bound; b && n < BINDINGS_MAX; b = b->next)
-			if (b->route->cpu != g->cpu)
-				rs[n++] = b->route;
+		for (struct binding *b = g->bound; b; b = b->next)
+			route_move_add(&m, b->route);
 	} else {
-		for (struct binding *b = g->dev_bound; b && n < BINDINGS_MAX; b = b->next_dev)
-			if (b->route->cpu != g->cpu)
-				rs[n++] = b->route;
+		for (struct binding *b = g->dev_bound; b; b = b->next_dev)
+			route_move_add(&m, b->route);
 	}
-	int err = n ? route_retarget_many(rs, n, g->cpu) : 0;
+	unsigned n = route_move_count(&m);
+	int err = route_move_end(&m);
 	g->batches += n > 0;
 	spin_unlock_irqrestore(&lock, f);
+	bench_span(BENCH_SPAN_FOLLOW, t0);
 	if (err)
 		log_err("guest %s: not all of its %u messages moved to cpu %u: %s", g->name, n,
 			g->cpu, error_name(err));
