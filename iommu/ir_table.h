@@ -101,17 +101,17 @@ int ir_batch_run(struct ir_batch *b) __must_check;
  * Entries moving to one destination, each keeping its vector (shared vectors), rewritten one
  * by one as the caller finds them (no arrays to fill first), then one interrupt-entry-cache
  * invalidation over all of them and one wait (ir_retarget_run, told how many were written),
- * as for a batch. begin checks
- * the destination once (.err E_RANGE: an xAPIC destination above 255); each entry keeps all
- * but its DST field and gets the new one in one 64-bit store of its low half
- * (vtd_irte_lo_redirect); an entry that is not present (its route masked there) is left as
- * it is. The caller names what the invalidation covers (ir_retarget_cover: every entry
- * written, or the blocks they are in). An index must be inside the table (a route's is: ir_alloc gave its block); it is not
- * checked again per entry. Where the unit does not snoop, run flushes the entries' lines
- * first when they are dense (a function's block); when ir_retarget_sparse says they are not,
- * the caller flushes each (ir_retarget_flush) before run. Passed by value where it can be, so
- * that it stays in registers while the caller's loop stores elsewhere. Nothing is logged:
- * routes that log their moves use a batch.
+ * as for a batch. begin checks the destination once (.err E_RANGE: an xAPIC destination
+ * above 255); each entry keeps all but its DST field and gets the new one in one 64-bit store
+ * of its low half (vtd_irte_lo_redirect); an entry that is not present (its route masked
+ * there) is left as it is. The caller names what the invalidation covers (ir_retarget_cover:
+ * every entry written, or the blocks they are in). Entries are given by where they are
+ * (ir_entry, found once when their owner got them from ir_alloc): nothing is checked again
+ * per entry. Where the unit does not snoop, run flushes the covered lines first when they are
+ * dense (a function's block); when ir_retarget_sparse says they are not, the caller flushes
+ * each entry (ir_retarget_flush) before run. Passed by value where it can be, so that it
+ * stays in registers while the caller's loop stores elsewhere. Nothing is logged: routes that
+ * log their moves use a batch.
  */
 struct ir_retarget {
 	int err;
@@ -123,9 +123,13 @@ struct ir_retarget {
 	struct ir_table *t;
 };
 struct ir_retarget ir_retarget_begin(struct ir_table *t, uint32_t apic_id);
-static inline void ir_retarget_entry(struct ir_retarget *p, unsigned index)
+/* Where entry index of t is (inside the table: its owner's block), for ir_retarget_entry. */
+static inline volatile struct vtd_irte *ir_entry(const struct ir_table *t, unsigned index)
 {
-	volatile struct vtd_irte *x = &p->e[index];
+	return &t->e[index];
+}
+static inline void ir_retarget_entry(struct ir_retarget *p, volatile struct vtd_irte *x)
+{
 	uint64_t lo = x->lo;
 	if (__builtin_expect(lo & VTD_IRTE_P, 1))
 		__atomic_store_n(&x->lo, vtd_irte_lo_redirect(lo, p->dst), __ATOMIC_RELEASE);

@@ -203,7 +203,8 @@ static int create_locked(struct msi_dev *md, unsigned msg, unsigned cpu, route_h
 	if (!r)
 		return E_NOMEM;
 	*r = (struct route){ .md = md, .ir = md->ir, .msg = msg, .irte = md->irte + msg,
-			     .cpu = cpu, .prev_cpu = ROUTE_NO_CPU, .fn = fn, .arg = arg };
+			     .entry = ir_entry(md->ir, md->irte + msg), .cpu = cpu,
+			     .prev_cpu = ROUTE_NO_CPU, .fn = fn, .arg = arg };
 	/* A vector on every CPU when there is one to spare: its moves then keep it. */
 	int v = shared_vectors ? irq_vector_alloc_shared(r->fn, r) : E_NOMEM;
 	r->shared = v >= 0;
@@ -356,6 +357,7 @@ static struct {
 	struct ir_batch batch;
 	struct route *slow[IR_BATCH_MAX];       /* a move's routes for the general way */
 	struct route *quick[ROUTE_MAX];         /* those it moved the quick way (each once), */
+	struct route *counted[ROUTE_MAX];       /* of them, those that need a counted settle */
 	uint64_t quick_mask[4];                 /* and their vectors */
 } mv;
 
@@ -528,15 +530,14 @@ static int retarget_general(struct route *const *rs, unsigned n, unsigned cpu)
 }
 
 /*
- * The common move, done in the pass that finds the routes (docs/architecture.md, "Moving a
- * guest's messages"): routes with shared vectors behind one remapping table, leaving one CPU,
- * whose last settle is over or is on the CPU they now move to. Each is moved as it is found
- * (its fields, then its entry's destination: ir_retarget_entry); then one invalidation and
- * one wait for them all, and one settle: on the spot when the CPU they left is this one and
- * none of their vectors is pending in its IRR (their old tickets stay: over, or on the CPU
- * they came back to), else one batch of that CPU, its ticket in each, and one drain IPI.
- * moving is odd meanwhile, so that route_settled() says no for any route. The others are
- * left in mv.slow[0..*ns) for the general way. The first error, if any.
+ * The quick way of a move of many routes (route.h route_move_add; docs/architecture.md,
+ * "Moving a guest's messages"): routes with shared vectors behind one remapping table, leaving
+ * one CPU, whose last settle is over or is on the CPU they now move to, each moved as the
+ * caller finds it; then one invalidation and one wait for them all (finish_quick), and one
+ * settle: on the spot when the CPU they left is this one and its IRR shows none of their
+ * messages (their old tickets stay: over, or on the CPU they came back to), else one batch of
+ * that CPU, its ticket in each, and one drain IPI. `moving` is odd from route_move_begin to
+ * route_move_end, so that route_settled() says no for any route meanwhile.
  */
 /* A ticket that lets a route move the quick way: over, or on the CPU it moves to. */
 static __attribute__((noinline)) bool quick_ticket(uint64_t t, unsigned cpu)
@@ -545,70 +546,108 @@ static __attribute__((noinline)) bool quick_ticket(uint64_t t, unsigned cpu)
 }
 
 /* The vectors of mv.quick[0..k) into mv.quick_mask. */
-static void quick_mask(unsigned k)
+static void mask_add(struct route *const *rs, unsigned n)
 {
-	for (unsigned w = 0; w < 4; w++)
-		mv.quick_mask[w] = 0;
-	for (unsigned j = 0; j < k; j++) {
-		unsigned v = mv.quick[j]->vector;
+	for (unsigned j = 0; j < n; j++) {
+		unsigned v = rs[j]->vector;
 		mv.quick_mask[v / 64] |= 1ull << (v % 64);
 	}
 }
 
-/* After the invalidation: settled on the spot (0), or the ticket of one settle batch of the
- * CPU left (its drain IPI sent), or TICKET_PENDING with *err set. */
-static uint64_t quick_settle(unsigned from, unsigned k, int *err)
+static void mask_clear(void)
 {
+	for (unsigned w = 0; w < 4; w++)
+		mv.quick_mask[w] = 0;
+}
+
+/*
+ * After the invalidation: settled on the spot (returns 0: nothing to store), or else the
+ * ticket of one settle batch of the CPU left for the routes whose last settle was over or on
+ * the CPU they went to (moved[]), and a counted settle for the others (counted[]: an earlier
+ * batch elsewhere still pending, so they settle when both are over, as in the general way),
+ * with one drain IPI. TICKET_PENDING with *err set when a batch could not be marked.
+ */
+static uint64_t quick_settle(struct route_move *m, int *err)
+{
+	bool here = m->from == this_cpu()->index;
+
 	/* With interrupts off (the lock): what the drain handler would see, seen now. Nothing
 	 * pending among the device vectors at all is the common case: no mask to gather. */
-	if (from == this_cpu()->index && !irq_device_pending_here())
+	if (here && !irq_device_pending_here())
 		return 0;
-	quick_mask(k);
-	if (from == this_cpu()->index && !irq_pending_here(mv.quick_mask))
+	mask_clear();
+	mask_add(m->moved, m->k);
+	mask_add(m->counted, m->nc);
+	if (here && !irq_pending_here(mv.quick_mask))
 		return 0;
-	uint64_t seq = irq_settle_batch(from, mv.quick_mask);
-	if (!seq) {
-		log_err("route: cpu %u: %u shared vectors not settled", from, k);
-		*err = E_INVAL;
-		return TICKET_PENDING;
+	uint64_t ticket = 0;
+	bool kick = false;
+	for (unsigned j0 = 0; j0 < m->nc; j0 += IR_BATCH_MAX) {
+		unsigned c = MIN(m->nc - j0, (unsigned)IR_BATCH_MAX);
+		for (unsigned j = 0; j < c; j++) {
+			struct route *r = m->counted[j0 + j];
+			__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
+			mv.settle[j] = (uint8_t)r->vector;
+			mv.settle_arg[j] = r;
+		}
+		/* Not marked: their counts stay up and they never settle (logged there). */
+		kick |= irq_vector_settle_many(m->from, mv.settle, mv.settle_arg, c, settled) > 0;
 	}
-	return ROUTE_TICKET(from, seq);
+	if (m->k) {
+		mask_clear();
+		mask_add(m->moved, m->k);
+		uint64_t seq = irq_settle_batch(m->from, mv.quick_mask);
+		if (seq) {
+			ticket = ROUTE_TICKET(m->from, seq);
+			kick = true;
+		} else {
+			log_err("route: cpu %u: %u shared vectors not settled", m->from, m->k);
+			*err = E_INVAL;
+			ticket = TICKET_PENDING;
+		}
+	}
+	if (kick && irq_drain_kick(m->from) && !*err)
+		*err = E_BUSY;
+	return ticket;
 }
 
 /* The quick way's routes of this chunk moved: their entries flushed where the unit does not
  * snoop, one invalidation and one wait, then one settle for all of them. */
 static void finish_quick(struct route_move *m)
 {
-	if (!m->k)
+	unsigned n = m->k + m->nc;
+	if (!n)
 		return;
 	int err = 0;
 	uint64_t ticket;
-	for (unsigned j = 0; ir_retarget_sparse(m->ir, m->k) && j < m->k; j++)
-		ir_retarget_flush(m->ir, m->moved[j]->irte);
-	err = ir_retarget_run(m->ir, m->k);
+	for (unsigned j = 0; ir_retarget_sparse(m->ir, n) && j < n; j++)
+		ir_retarget_flush(m->ir, (j < m->k ? m->moved[j] : m->counted[j - m->k])->irte);
+	err = ir_retarget_run(m->ir, n);
 	if (err) {
 		/* The unit may use either entry: the routes never settle, as for any failed
-		 * invalidation. */
-		log_err("route: %u IRTEs of unit %u not invalidated", m->k, m->ir.t->u->index);
+		 * invalidation (the counted ones keep their unsettled tickets, and a count). */
+		log_err("route: %u IRTEs of unit %u not invalidated", n, m->ir.t->u->index);
 		ticket = TICKET_PENDING;
+		for (unsigned j = 0; j < m->nc; j++)
+			__atomic_add_fetch(&m->counted[j]->drains, 1, __ATOMIC_ACQ_REL);
 	} else {
-		ticket = quick_settle(m->from, m->k, &err);
+		ticket = quick_settle(m, &err);
 	}
-	/* Settled on the spot: each old ticket stays, over or on the CPU it came back to. */
+	/* Settled on the spot: each old ticket stays, over or on the CPU it came back to (or,
+	 * for a counted one, pending elsewhere: it settles when that is over). */
 	for (unsigned j = 0; ticket && j < m->k; j++)
 		__atomic_store_n(&m->moved[j]->settle, ticket, __ATOMIC_RELAXED);
-	if (ticket && ticket != TICKET_PENDING && irq_drain_kick(m->from) && !err)
-		err = E_BUSY;
 	ir_retarget_again(&m->ir);
 	m->md = 0;
-	m->total += m->k;
-	m->k = 0;
+	m->total += n;
+	m->k = m->nc = 0;
 	m->err = m->err ? m->err : err;
 }
 
 void route_move_begin(struct route_move *m, unsigned cpu)
 {
-	*m = (struct route_move){ .cpu = cpu, .moved = mv.quick, .off = log_moves };
+	*m = (struct route_move){ .cpu = cpu, .moved = mv.quick, .counted = mv.counted,
+				  .slow = mv.slow, .off = log_moves };
 	if (!cpu_ok(cpu)) {
 		m->err = E_RANGE;
 		m->bad_cpu = true;
@@ -631,11 +670,14 @@ void route_move_other(struct route_move *m, struct route *r)
 {
 	if (m->bad_cpu)
 		return;
+	/* A shared vector whose last settle is still pending elsewhere moves the quick way too
+	 * (one wait per unit for the whole move), with a counted settle (quick_settle). */
 	uint64_t t = r->settle;         /* written only under the lock */
-	bool quick = !m->off && r->shared && (!t || quick_ticket(t, m->cpu));
+	bool quick = !m->off && r->shared;
+	bool counted = quick && t && !quick_ticket(t, m->cpu);
 	bool same = r->ir == m->ir.t && r->cpu == m->from;
 
-	if (quick && !m->k) {
+	if (quick && !(m->k + m->nc)) {
 		/* The first of a chunk names the table and the CPU they leave. */
 		struct ir_retarget ir = ir_retarget_begin(r->ir, cpu_at(m->cpu)->apic_id);
 		if (!ir.err) {
@@ -650,14 +692,17 @@ void route_move_other(struct route_move *m, struct route *r)
 	if (quick && same && !m->off) {
 		r->prev_cpu = (int)r->cpu;
 		r->cpu = m->cpu;
-		ir_retarget_entry(&m->ir, r->irte);
+		ir_retarget_entry(&m->ir, r->entry);
 		route_move_block(m, r);
-		m->moved[m->k++] = r;
+		if (counted)
+			m->counted[m->nc++] = r;
+		else
+			m->moved[m->k++] = r;
 		return;
 	}
-	mv.slow[m->s++] = r;
+	m->slow[m->s++] = r;
 	if (m->s == IR_BATCH_MAX) {
-		int err = retarget_general(mv.slow, m->s, m->cpu);
+		int err = retarget_general(m->slow, m->s, m->cpu);
 		m->err = m->err ? m->err : err;
 		m->total += m->s;
 		m->s = 0;
@@ -668,7 +713,7 @@ int route_move_end(struct route_move *m)
 {
 	finish_quick(m);
 	if (m->s) {
-		int err = retarget_general(mv.slow, m->s, m->cpu);
+		int err = retarget_general(m->slow, m->s, m->cpu);
 		m->err = m->err ? m->err : err;
 		m->total += m->s;
 	}

@@ -65,6 +65,7 @@ struct route {
 	struct ir_table *ir;            /* md->ir, its entry's table (one load on a move) */
 	unsigned msg;
 	unsigned irte;                  /* md->irte + msg, in the unit's table */
+	volatile struct vtd_irte *entry; /* where that entry is (ir_entry) */
 	volatile unsigned cpu;          /* where the message goes now */
 	volatile unsigned vector;
 	volatile int prev_cpu;          /* the CPU before the last move while its vector
@@ -112,7 +113,8 @@ int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu) __mus
 struct route_move {
 	unsigned cpu;                   /* where they go */
 	unsigned from;                  /* the CPU the chunk's routes leave */
-	unsigned k;                     /* moved the quick way in this chunk */
+	unsigned k;                     /* moved the quick way in this chunk (moved[]) */
+	unsigned nc;                    /* of them with a counted settle (counted[]) */
 	unsigned s;                     /* listed for the general way */
 	unsigned total;                 /* routes moved or tried, the chunks before */
 	int err;
@@ -120,6 +122,8 @@ struct route_move {
 	bool bad_cpu;                   /* cpu is not online: nothing moves, E_RANGE */
 	uint64_t irqflags;
 	struct route **moved;           /* the chunk's quick ones (route.c's) */
+	struct route **counted;         /* route.c's */
+	struct route **slow;            /* those for the general way (route.c's, IR_BATCH_MAX) */
 	const struct msi_dev *md;       /* the function whose IRTE block the cover has last */
 	struct ir_retarget ir;          /* the chunk's entries; .t 0 before the first */
 };
@@ -136,10 +140,16 @@ static inline void route_move_add(struct route_move *m, struct route *r)
 		/* Its fields before its entry: a message on the new CPU finds them. */
 		r->prev_cpu = (int)c;
 		r->cpu = m->cpu;
-		ir_retarget_entry(&m->ir, r->irte);
+		ir_retarget_entry(&m->ir, r->entry);
 		if (r->md != m->md)
 			route_move_block(m, r);
 		m->moved[m->k++] = r;
+		return;
+	}
+	/* A vector of its CPU (shared_vectors=off, or none was free): listed for the general
+	 * way, unless that fills the list. */
+	if (!r->shared && m->s + 1 < IR_BATCH_MAX) {
+		m->slow[m->s++] = r;
 		return;
 	}
 	route_move_other(m, r);
@@ -147,7 +157,7 @@ static inline void route_move_add(struct route_move *m, struct route *r)
 /* Routes added so far that were not where they go (moved, or tried). */
 static inline unsigned route_move_count(const struct route_move *m)
 {
-	return m->total + m->k + m->s;
+	return m->total + m->k + m->nc + m->s;
 }
 int route_move_end(struct route_move *m) __must_check;
 
