@@ -712,7 +712,7 @@ void route_move_other(struct route_move *m, struct route *r)
 int route_move_end(struct route_move *m)
 {
 	finish_quick(m);
-	if (m->s) {
+	if (m->s && !m->bad_cpu) {
 		int err = retarget_general(m->slow, m->s, m->cpu);
 		m->err = m->err ? m->err : err;
 		m->total += m->s;
@@ -720,16 +720,6 @@ int route_move_end(struct route_move *m)
 	__atomic_store_n(&moving, moving + 1, __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&lock, m->irqflags);
 	return m->err;
-}
-
-int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu)
-{
-	struct route_move m;
-
-	route_move_begin(&m, cpu);
-	for (unsigned i = 0; i < n; i++)
-		route_move_add(&m, rs[i]);
-	return route_move_end(&m);
 }
 
 int route_retarget(struct route *r, unsigned cpu)

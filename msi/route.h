@@ -6,8 +6,8 @@
  *                                        which runs fn(frame, route) with interrupts off
  *                                        (arg is ROUTE_ARG(route))
  *   route_retarget(route, cpu)          send it to another CPU (or a fresh vector on the same)
- *   route_retarget_many(routes, n, cpu) the same for many, one invalidation wait per unit
- *   route_move_begin/add/end            the same, routes added as the caller finds them
+ *   route_move_begin/add/end            the same for many routes, added as the caller finds
+ *                                        them: one invalidation wait per unit
  *   route_mask(route, masked)           hold the message at its source, or let it go
  *   route_destroy(route)                stop it; the message is masked where it can be
  *
@@ -92,37 +92,36 @@ struct route_ret {
 struct route_ret route_create(struct pci_dev *d, unsigned msg, unsigned cpu, route_handler_t fn,
 			      void *arg);
 int route_retarget(struct route *r, unsigned cpu) __must_check;
-/* Send n routes to one CPU together (route_move_add each): shared vectors keep theirs and
- * only the IRTEs' destinations change; others get a vector each on the new CPU in one go and
- * their old ones are released per old CPU with one drain IPI each; one invalidation descriptor
- * and one wait per remapping unit (for routes without a shared vector, per 64 of them:
- * IR_BATCH_MAX). Routes already there are left alone. The first error, if any. */
-int route_retarget_many(struct route *const *rs, unsigned n, unsigned cpu) __must_check;
 /*
- * The same, with the routes added one by one as the caller finds them (a guest's bindings),
- * so that nothing is gathered first: route_move_begin takes the route lock (interrupts off
+ * Send many routes to one CPU together, added one by one as the caller finds them (a guest's
+ * bindings), so that nothing is gathered first. Shared vectors keep theirs and only the IRTEs'
+ * destinations change; others get a vector each on the new CPU in one go and their old ones
+ * are released per old CPU with one drain IPI each; one invalidation descriptor and one wait
+ * per remapping unit (for routes without a shared vector, per 64 of them: IR_BATCH_MAX).
+ * Routes already there are left alone. route_move_begin takes the route lock (interrupts off
  * until route_move_end); route_move_add moves the common route at once, in line: a shared
- * vector, the same remapping table and CPU left as the chunk's first, nothing left to settle
- * (its fields, then its IRTE's destination: iommu/ir_table.h, ir_retarget); any other goes
- * through route_move_other (the chunk's first, one whose last settle is on the CPU it moves
- * to or over, every IR_BATCH_MAX-th, and those for the general way). route_move_end runs the
- * invalidation and wait of the last chunk, settles (docs/architecture.md, "Moving a guest's
- * messages"), retargets the others and drops the lock; the first error, if any.
- * route_settled() says no for every route in between.
+ * vector, the same remapping table and CPU left as the move's first, nothing left to settle
+ * (its fields, then its IRTE's destination: iommu/ir_table.h, ir_retarget), or lists one
+ * without a shared vector for the general way; any other goes through route_move_other (the
+ * first, a shared one whose last settle is on the CPU it moves to or over, or still pending
+ * elsewhere: a counted settle, and the list's 64th). route_move_end runs the invalidation and
+ * the wait, settles (docs/architecture.md, "Moving a guest's messages"), moves the listed ones
+ * the general way and drops the lock; the first error, if any. route_settled() says no for
+ * every route in between.
  */
 struct route_move {
 	unsigned cpu;                   /* where they go */
-	unsigned from;                  /* the CPU the chunk's routes leave */
-	unsigned k;                     /* moved the quick way in this chunk (moved[]) */
-	unsigned nc;                    /* of them with a counted settle (counted[]) */
+	unsigned from;                  /* the CPU the quick ones leave */
+	unsigned k;                     /* moved the quick way, settled in one go (moved[]) */
+	unsigned nc;                    /* moved the quick way, counted settles (counted[]) */
 	unsigned s;                     /* listed for the general way */
-	unsigned total;                 /* routes moved or tried, the chunks before */
+	unsigned total;                 /* routes moved or tried the general way already */
 	int err;
 	bool off;                       /* none the quick way (log_moves, a bad destination) */
 	bool bad_cpu;                   /* cpu is not online: nothing moves, E_RANGE */
 	uint64_t irqflags;
-	struct route **moved;           /* the chunk's quick ones (route.c's) */
-	struct route **counted;         /* route.c's */
+	struct route **moved;           /* route.c's arrays, ROUTE_MAX each */
+	struct route **counted;
 	struct route **slow;            /* those for the general way (route.c's, IR_BATCH_MAX) */
 	const struct msi_dev *md;       /* the function whose IRTE block the cover has last */
 	struct ir_retarget ir;          /* the chunk's entries; .t 0 before the first */
