@@ -436,7 +436,7 @@ static int move_group(struct ir_table *t, struct route *const *group, const uint
 		if (!r->shared)
 			__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
 		r->prev_cpu = (int)r->cpu;
-			r->cpu = cpu;
+		r->cpu = cpu;
 		mv.old_cpu[*k] = (uint16_t)r->prev_cpu;
 		mv.old_vector[*k] = (uint8_t)r->vector;
 		/* A shared vector stays and settles on the old CPU; another is released there. */
@@ -545,7 +545,7 @@ static __attribute__((noinline)) bool quick_ticket(uint64_t t, unsigned cpu)
 	return t != TICKET_PENDING && (TICKET_CPU(t) == cpu || ticket_over(t));
 }
 
-/* The vectors of mv.quick[0..k) into mv.quick_mask. */
+/* The vectors of rs[0..n) into mv.quick_mask. */
 static void mask_add(struct route *const *rs, unsigned n)
 {
 	for (unsigned j = 0; j < n; j++) {
@@ -558,6 +558,15 @@ static void mask_clear(void)
 {
 	for (unsigned w = 0; w < 4; w++)
 		mv.quick_mask[w] = 0;
+}
+
+/* Settled on the spot: the counted ones' counts given back (their earlier settle elsewhere
+ * still decides when they are settled); nothing to store in the others. */
+static uint64_t settled_here(struct route_move *m)
+{
+	for (unsigned j = 0; j < m->nc; j++)
+		drains_over(m->counted[j], 1);
+	return 0;
 }
 
 /*
@@ -574,24 +583,27 @@ static uint64_t quick_settle(struct route_move *m, int *err)
 	/* With interrupts off (the lock): what the drain handler would see, seen now. Nothing
 	 * pending among the device vectors at all is the common case: no mask to gather. */
 	if (here && !irq_device_pending_here())
-		return 0;
+		return settled_here(m);
 	mask_clear();
 	mask_add(m->moved, m->k);
 	mask_add(m->counted, m->nc);
 	if (here && !irq_pending_here(mv.quick_mask))
-		return 0;
+		return settled_here(m);
 	uint64_t ticket = 0;
 	bool kick = false;
 	for (unsigned j0 = 0; j0 < m->nc; j0 += IR_BATCH_MAX) {
 		unsigned c = MIN(m->nc - j0, (unsigned)IR_BATCH_MAX);
 		for (unsigned j = 0; j < c; j++) {
-			struct route *r = m->counted[j0 + j];
-			__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
-			mv.settle[j] = (uint8_t)r->vector;
-			mv.settle_arg[j] = r;
+			mv.settle[j] = (uint8_t)m->counted[j0 + j]->vector;
+			mv.settle_arg[j] = m->counted[j0 + j];
 		}
-		/* Not marked: their counts stay up and they never settle (logged there). */
-		kick |= irq_vector_settle_many(m->from, mv.settle, mv.settle_arg, c, settled) > 0;
+		/* Not marked: their counts stay up and they never settle. */
+		if (irq_vector_settle_many(m->from, mv.settle, mv.settle_arg, c, settled) > 0) {
+			kick = true;
+		} else {
+			log_err("route: cpu %u: %u shared vectors not settled", m->from, c);
+			*err = E_INVAL;
+		}
 	}
 	if (m->k) {
 		mask_clear();
@@ -628,8 +640,6 @@ static void finish_quick(struct route_move *m)
 		 * invalidation (the counted ones keep their unsettled tickets, and a count). */
 		log_err("route: %u IRTEs of unit %u not invalidated", n, m->ir.t->u->index);
 		ticket = TICKET_PENDING;
-		for (unsigned j = 0; j < m->nc; j++)
-			__atomic_add_fetch(&m->counted[j]->drains, 1, __ATOMIC_ACQ_REL);
 	} else {
 		ticket = quick_settle(m, &err);
 	}
@@ -671,10 +681,13 @@ void route_move_other(struct route_move *m, struct route *r)
 	if (m->bad_cpu)
 		return;
 	/* A shared vector whose last settle is still pending elsewhere moves the quick way too
-	 * (one wait per unit for the whole move), with a counted settle (quick_settle). */
+	 * (one wait per unit for the whole move), with a counted settle (quick_settle). One
+	 * that is over is forgotten: the next move takes the route in line. */
 	uint64_t t = r->settle;         /* written only under the lock */
 	bool quick = !m->off && r->shared;
 	bool counted = quick && t && !quick_ticket(t, m->cpu);
+	if (quick && t && t != TICKET_PENDING && ticket_over(t))
+		__atomic_store_n(&r->settle, 0, __ATOMIC_RELAXED);
 	bool same = r->ir == m->ir.t && r->cpu == m->from;
 
 	if (quick && !(m->k + m->nc)) {
@@ -690,6 +703,10 @@ void route_move_other(struct route_move *m, struct route *r)
 		}
 	}
 	if (quick && same && !m->off) {
+		/* Counted before its entry changes, as in the general way: a drain of its
+		 * earlier settle that ends meanwhile must not take prev_cpu back to none. */
+		if (counted)
+			__atomic_add_fetch(&r->drains, 1, __ATOMIC_ACQ_REL);
 		r->prev_cpu = (int)r->cpu;
 		r->cpu = m->cpu;
 		ir_retarget_entry(&m->ir, r->entry);

@@ -708,9 +708,9 @@ void guest_msgs_release(struct guest *g)
 }
 
 /* g now runs on g->cpu: every message bound to one of its ports follows it there, all in one
- * move (one invalidation wait per unit, at most one drain IPI per old CPU: route_move_add,
- * each route as the list gives it). route=forward: the messages of the devices it owns follow
- * it instead. */
+ * move (route_move_add, each route as the list gives it: with shared vectors one invalidation
+ * wait per unit, and no drain IPI when g moved itself; msi/route.h says the rest).
+ * route=forward: the messages of the devices it owns follow it instead. */
 void guest_msgs_follow(struct guest *g)
 {
 	uint64_t t0 = bench_now();
