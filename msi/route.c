@@ -334,7 +334,7 @@ static int retarget_locked(struct route *r, unsigned cpu)
 	return irq_vector_release(old_cpu, old_vector, drained);
 }
 
-/* Under the lock, and too big for an interrupt-time stack: one chunk's routes as they move. */
+/* Under the lock, and too big for an interrupt-time stack: the routes of a move as they go. */
 static struct {
 	struct route *moving[IR_BATCH_MAX];     /* the routes that move */
 	uint8_t vs[IR_BATCH_MAX];               /* and their vectors on the new CPU */
@@ -459,8 +459,8 @@ static int move_group(struct ir_table *t, struct route *const *group, const uint
 	return err;
 }
 
-/* The general way, for routes a move does not take the quick way (route_move_add): at most IR_BATCH_MAX, so that every entry
- * of a unit fits its one batch. */
+/* The general way, for the routes a move does not take the quick way (route_move_add): at
+ * most IR_BATCH_MAX, so that every entry of a unit fits its one batch. */
 static int retarget_general(struct route *const *rs, unsigned n, unsigned cpu)
 {
 	unsigned m = 0, a = 0, k = 0, left;
@@ -532,12 +532,13 @@ static int retarget_general(struct route *const *rs, unsigned n, unsigned cpu)
 /*
  * The quick way of a move of many routes (route.h route_move_add; docs/architecture.md,
  * "Moving a guest's messages"): routes with shared vectors behind one remapping table, leaving
- * one CPU, whose last settle is over or is on the CPU they now move to, each moved as the
- * caller finds it; then one invalidation and one wait for them all (finish_quick), and one
- * settle: on the spot when the CPU they left is this one and its IRR shows none of their
- * messages (their old tickets stay: over, or on the CPU they came back to), else one batch of
- * that CPU, its ticket in each, and one drain IPI. `moving` is odd from route_move_begin to
- * route_move_end, so that route_settled() says no for any route meanwhile.
+ * one CPU, whose last settle is over or is on the CPU they now move to (or, with a counted
+ * settle, still pending elsewhere), each moved as the caller finds it; then one invalidation
+ * and one wait for them all (finish_quick), and one settle: on the spot when the CPU they left
+ * is this one and its IRR shows none of their messages (their old tickets stay: over, or on
+ * the CPU they came back to), else one batch of that CPU, its ticket in each, and one drain
+ * IPI. `moving` is odd from route_move_begin to route_move_end, so that route_settled() says
+ * no for any route meanwhile.
  */
 /* A ticket that lets a route move the quick way: over, or on the CPU it moves to. */
 static __attribute__((noinline)) bool quick_ticket(uint64_t t, unsigned cpu)
@@ -623,8 +624,8 @@ static uint64_t quick_settle(struct route_move *m, int *err)
 	return ticket;
 }
 
-/* The quick way's routes of this chunk moved: their entries flushed where the unit does not
- * snoop, one invalidation and one wait, then one settle for all of them. */
+/* The quick way's routes moved: their entries flushed where the unit does not snoop, one
+ * invalidation and one wait, then one settle for all of them. */
 static void finish_quick(struct route_move *m)
 {
 	unsigned n = m->k + m->nc;
@@ -691,7 +692,7 @@ void route_move_other(struct route_move *m, struct route *r)
 	bool same = r->ir == m->ir.t && r->cpu == m->from;
 
 	if (quick && !(m->k + m->nc)) {
-		/* The first of a chunk names the table and the CPU they leave. */
+		/* The first names the table and the CPU they leave. */
 		struct ir_retarget ir = ir_retarget_begin(r->ir, cpu_at(m->cpu)->apic_id);
 		if (!ir.err) {
 			m->ir = ir;

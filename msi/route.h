@@ -45,7 +45,6 @@
 
 struct pci_dev;
 struct msi_dev;
-struct ir_table;
 struct route;
 
 /*
@@ -124,7 +123,7 @@ struct route_move {
 	struct route **counted;
 	struct route **slow;            /* those for the general way (route.c's, IR_BATCH_MAX) */
 	const struct msi_dev *md;       /* the function whose IRTE block the cover has last */
-	struct ir_retarget ir;          /* the chunk's entries; .t 0 before the first */
+	struct ir_retarget ir;          /* the quick ones' entries; .t 0 before the first */
 };
 void route_move_begin(struct route_move *m, unsigned cpu);
 void route_move_other(struct route_move *m, struct route *r);
