@@ -123,6 +123,12 @@ static uint32_t rnd32(void)
 	return (uint32_t)rand() << 16 ^ (uint32_t)rand();
 }
 
+/* A destination the mode can name: a 32-bit x2APIC id, or an 8-bit xAPIC one. */
+static uint32_t random_dst(bool eim)
+{
+	return eim ? rnd32() : (uint32_t)(rand() & 0xff);
+}
+
 static struct vtd_irte_fields random_fields(bool eim)
 {
 	static const uint8_t dlms[] = { 0, 1, 2, 4, 5, 7 };
@@ -130,7 +136,7 @@ static struct vtd_irte_fields random_fields(bool eim)
 		.present = rand() & 1, .fpd = rand() & 1, .dm_logical = rand() & 1,
 		.rh = rand() & 1, .level = rand() & 1, .dlm = dlms[rand() % 6],
 		.avail = rand() & 0xf, .vector = rand() & 0xff,
-		.dst = eim ? rnd32() : (rand() & 0xff), .svt = rand() % 3, .sid = rand() & 0xffff,
+		.dst = random_dst(eim), .svt = rand() % 3, .sid = rand() & 0xffff,
 	};
 	if (f.svt == VTD_SVT_SID)
 		f.sq = rand() & 3;
@@ -172,7 +178,7 @@ static void retarget_matches_encoder(void **state)
 		struct vtd_irte_fields f = random_fields(eim);
 		struct vtd_irte from = vtd_irte_encode(&f, eim).e;
 		f.vector = rand() & 0xff;
-		f.dst = eim ? rnd32() : (uint32_t)(rand() & 0xff);
+		f.dst = random_dst(eim);
 		struct vtd_irte_ret want = vtd_irte_encode(&f, eim);
 		struct vtd_irte_ret got = retarget(from, f.vector, f.dst, eim);
 		assert_int_equal(got.err, 0);
@@ -209,7 +215,7 @@ static void redirect_is_retarget_with_same_vector(void **state)
 		bool eim = i & 1;
 		struct vtd_irte_fields f = random_fields(eim);
 		struct vtd_irte from = vtd_irte_encode(&f, eim).e;
-		uint32_t dst = eim ? rnd32() : (uint32_t)(rand() & 0xff);
+		uint32_t dst = random_dst(eim);
 		uint64_t d = vtd_irte_dst(dst, eim).dst;
 		assert_int_equal(vtd_irte_lo_redirect(from.lo, d),
 				 vtd_irte_lo_retarget(from.lo, f.vector, d));
